@@ -1,0 +1,82 @@
+"""The unit of work a handler receives: one DB transaction and the events it will publish."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+M = TypeVar("M")
+
+
+class Message(Protocol):
+    message_id: str
+
+    def model_dump_json(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound(Generic[M]):
+    """A consumed message, validated against its contract."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    message: M
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    key: str
+    message_id: str
+    payload: bytes
+
+
+@dataclass
+class UnitOfWork:
+    """A handler's view of one batch: the open connection and the outbox it fills."""
+
+    conn: AsyncConnection
+    schema: str
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def publish(self, topic: str, key: str, message: Message) -> None:
+        """Queue an event; it is written to the outbox in this transaction."""
+        self.outgoing.append(
+            Outgoing(topic, key, message.message_id, message.model_dump_json().encode())
+        )
+
+    async def flush_outbox(self) -> None:
+        if not self.outgoing:
+            return
+        await self.conn.execute(
+            text(
+                f'INSERT INTO "{self.schema}".outbox (topic, key, message_id, payload) '
+                "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), "
+                "CAST(:m AS text[]), CAST(:p AS bytea[]))"
+            ),
+            {
+                "t": [o.topic for o in self.outgoing],
+                "k": [o.key for o in self.outgoing],
+                "m": [o.message_id for o in self.outgoing],
+                "p": [o.payload for o in self.outgoing],
+            },
+        )
+        self.outgoing.clear()
+
+
+Handler = Callable[[UnitOfWork, Sequence[Inbound[Any]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumed topic and the use case that handles its batches."""
+
+    topic: str
+    handler: Handler
+    on_duplicate: Handler | None = None

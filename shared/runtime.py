@@ -1,0 +1,227 @@
+"""`loyalty run SERVICE`: one long-lived service process.
+
+It consumes its topics in batches (FastStream over aiokafka, manual acks), relays its outbox,
+runs the service's background workers, and serves /healthz, /readyz and /metrics.
+SIGTERM stops consumption, lets the batch in hand finish, drains the outbox and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db.engine import create_engine, runtime_url
+from shared.health import HealthServer
+from shared.infra.resolve import resolve_endpoints
+from shared.logs import configure
+from shared.messaging.consumer import BatchProcessor, DeadLetter, dead_letter_headers
+from shared.messaging.kafka import client_kwargs, producer_kwargs
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.uow import Subscription
+from shared.settings import KafkaSecurity, PlatformSettings, ServiceSettings, service_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What a service's background worker may use."""
+
+    name: str
+    engine: AsyncEngine
+    settings: ServiceSettings
+    stop: asyncio.Event
+
+
+Worker = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    subscriptions: Sequence[Subscription]
+    workers: Sequence[Worker] = field(default_factory=tuple)
+
+
+class ProducerDeadLetters:
+    """Publishes dead letters to `<topic>.dlq` with the original bytes and the reason."""
+
+    def __init__(self, producer: AIOKafkaProducer, service: str) -> None:
+        self.producer, self.service = producer, service
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        futures = [
+            await self.producer.send(
+                f"{letter.record.topic}.dlq",
+                value=letter.record.value,
+                key=letter.record.key,
+                headers=dead_letter_headers(letter, self.service),
+            )
+            for letter in letters
+        ]
+        await asyncio.gather(*futures)
+
+
+def _kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def consumer_group(service: str) -> str:
+    return f"loyalty.{service}"
+
+
+def build_broker(bootstrap: str, security: KafkaSecurity) -> KafkaBroker:
+    kwargs = client_kwargs(security)
+    kwargs.pop("security_protocol", None)
+    return KafkaBroker(
+        bootstrap,
+        enable_idempotence=False,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+        client_id="loyalty",
+        **_faststream_security(security),
+    )
+
+
+def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
+    if security.security_protocol == "PLAINTEXT":
+        return {}
+    from faststream.security import (  # noqa: PLC0415  (only when security is configured)
+        BaseSecurity,
+        SASLPlaintext,
+        SASLScram256,
+        SASLScram512,
+    )
+
+    ssl_context = client_kwargs(security).get("ssl_context")
+    use_ssl = security.security_protocol.endswith("SSL")
+    if security.security_protocol == "SSL":
+        return {"security": BaseSecurity(ssl_context=ssl_context, use_ssl=True)}
+    password = security.sasl_password.get_secret_value() if security.sasl_password else ""
+    cls = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    mechanism = cls[security.sasl_mechanism or "PLAIN"]
+    return {
+        "security": mechanism(
+            username=security.sasl_username or "",
+            password=password,
+            ssl_context=ssl_context,
+            use_ssl=use_ssl,
+        )
+    }
+
+
+async def run_service(
+    definition: ServiceDefinition,
+    platform: PlatformSettings | None = None,
+    settings: ServiceSettings | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    platform = platform or PlatformSettings()
+    settings = settings or service_settings(definition.name)
+    security = KafkaSecurity()
+    endpoints = resolve_endpoints(platform)
+    stop = stop or asyncio.Event()
+    engine = create_engine(
+        runtime_url(definition.name, endpoints.database_url, platform, settings),
+        pool_size=settings.db_pool_size,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=endpoints.kafka_bootstrap, **producer_kwargs(security)
+    )
+    processor = BatchProcessor(
+        service=definition.name,
+        engine=engine,
+        subscriptions={s.topic: s for s in definition.subscriptions},
+        dead_letters=ProducerDeadLetters(producer, definition.name),
+        max_retries=settings.max_retries,
+        after_commit=_kill_self if settings.fault_injection == "kill_after_commit" else None,
+    )
+    broker = build_broker(endpoints.kafka_bootstrap, security)
+    consuming = asyncio.Lock()
+
+    async def on_batch(message: KafkaMessage) -> None:
+        async with consuming:
+            if stop.is_set():
+                await message.nack()  # rewinds: redelivered after restart
+                return
+            records = message.raw_message
+            await processor.process(records if isinstance(records, tuple) else (records,))
+            await message.ack()
+
+    if definition.subscriptions:
+        broker.subscriber(
+            *[s.topic for s in definition.subscriptions],
+            batch=True,
+            group_id=consumer_group(definition.name),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            max_records=settings.batch_size,
+            batch_timeout_ms=settings.batch_timeout_ms,
+        )(on_batch)
+
+    async def ready() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    health = HealthServer(settings.http_host, settings.http_port, ready)
+    port = await health.start()
+    log.info("%s health and metrics on http://%s:%d", definition.name, settings.http_host, port)
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    await producer.start()
+    relay = OutboxRelay(
+        definition.name,
+        engine,
+        producer,
+        batch_size=settings.relay_batch_size,
+        idle_s=settings.relay_idle_ms / 1000,
+    )
+    context = ServiceContext(definition.name, engine, settings, stop)
+    tasks = (
+        [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        if settings.relay_enabled
+        else []
+    )
+    tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
+    try:
+        await broker.start()
+        log.info("%s started", definition.name)
+        await stop.wait()
+        log.info("%s stopping: finishing the batch in hand", definition.name)
+        async with consuming:  # the batch in hand completes and is acked
+            pass
+        await broker.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await producer.stop()
+        await health.stop()
+        await engine.dispose()
+        log.info("%s stopped", definition.name)
+
+
+def main(service: str) -> None:
+    import importlib  # noqa: PLC0415
+
+    configure(service)
+    module = importlib.import_module(f"services.{service}.app")
+    definition: ServiceDefinition = module.definition()
+    asyncio.run(run_service(definition))

@@ -1,0 +1,107 @@
+"""Typed settings: one class for the platform, one per service, all read from the environment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = (
+    "vendor_matching",
+    "accrual",
+    "redemption",
+    "customer_profile",
+    "debit_orders",
+)
+
+
+class InfraMode(StrEnum):
+    EMBEDDED = "embedded"
+    CONTAINERS = "containers"
+    EXTERNAL = "external"
+
+
+class KafkaSecurity(BaseSettings):
+    """Kafka client security (SASL SCRAM over TLS in production)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_KAFKA_", extra="ignore")
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+
+
+class PlatformSettings(BaseSettings):
+    """Where the broker and the database are; the code never knows which mode made them."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port[,host:port] of an external Kafka cluster"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of a superuser or owner account (migrations, roles)",
+    )
+    infra_mode: InfraMode | None = Field(
+        default=None,
+        description="embedded | containers | external; external when both URLs are set",
+    )
+    home: Path = Field(default=Path(".loyalty"), description="project-local state directory")
+
+    @property
+    def mode(self) -> InfraMode:
+        if self.infra_mode is not None:
+            return self.infra_mode
+        if self.kafka_bootstrap and self.database_url:
+            return InfraMode.EXTERNAL
+        return InfraMode.EMBEDDED
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service settings, read with the prefix LOYALTY_<SERVICE>_ (e.g. LOYALTY_ACCRUAL_)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="runtime-role URL; derived from the admin URL when unset"
+    )
+    db_password: SecretStr | None = Field(
+        default=None, description="runtime-role password; required outside the embedded mode"
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, description="health and metrics port; 0 picks a free one")
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(default=50, ge=1)
+    max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
+    relay_batch_size: int = Field(default=1000, ge=1)
+    relay_idle_ms: int = Field(default=20, ge=1)
+    db_pool_size: int = Field(default=5, ge=1)
+    hold_lapse_seconds: int = Field(default=900, ge=1)
+    relay_enabled: bool = Field(
+        default=True, description="run the outbox relay in this process (off: a separate relay)"
+    )
+    fault_injection: Literal["kill_after_commit"] | None = Field(
+        default=None,
+        description="tests only: SIGKILL this process right after a batch's DB commit, "
+        "before its offsets are committed and before its outbox is relayed",
+    )
+
+
+def service_settings(service: str) -> ServiceSettings:
+    """Settings of one service, from LOYALTY_<SERVICE>_* variables."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    prefix = f"LOYALTY_{service.upper()}_"
+    cls = type(
+        f"{service.title().replace('_', '')}Settings",
+        (ServiceSettings,),
+        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore")},
+    )
+    settings: ServiceSettings = cls()
+    return settings
