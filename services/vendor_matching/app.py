@@ -1,6 +1,11 @@
 """The vendor_matching service: which vendor is this bank transaction with?"""
 
-from services.vendor_matching import handlers
+from services.vendor_matching.handlers import (
+    ACCOUNT_TOPIC,
+    CARD_TOPIC,
+    DEBIT_ORDER_TOPIC,
+    Enricher,
+)
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
 
@@ -8,11 +13,12 @@ NAME = "vendor_matching"
 
 
 def definition() -> ServiceDefinition:
+    enricher = Enricher()
     return ServiceDefinition(
         name=NAME,
         subscriptions=(
-            Subscription(handlers.CARD_TOPIC, handlers.enrich_card_transactions),
-            Subscription(handlers.ACCOUNT_TOPIC, handlers.enrich_account_transactions),
-            Subscription(handlers.DEBIT_ORDER_TOPIC, handlers.enrich_debit_orders),
+            Subscription(CARD_TOPIC, enricher.card),
+            Subscription(ACCOUNT_TOPIC, enricher.account),
+            Subscription(DEBIT_ORDER_TOPIC, enricher.debit_order),
         ),
     )

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.vendor_matching.tables import SCHEMA
-
-
-@dataclass(frozen=True, slots=True)
-class VendorRef:
-    vendor_id: str
-    name: str
-    category: str
-    partner: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +21,6 @@ class MatchRow:
     vendor_id: str | None
     method: str
     confidence: int
-
-
-async def vendors_by_code(
-    conn: AsyncConnection, table: str, column: str, codes: Iterable[str]
-) -> dict[str, VendorRef]:
-    """Vendors keyed by merchant id or user code (table vendor_merchant_ids/vendor_user_codes)."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = await conn.execute(
-        text(
-            f"SELECT c.{column} AS code, v.vendor_id, v.name, v.category, v.partner "
-            f'FROM "{SCHEMA}".{table} c JOIN "{SCHEMA}".vendors v USING (vendor_id) '
-            f"WHERE v.active AND c.{column} = ANY(CAST(:codes AS text[]))"
-        ),
-        {"codes": wanted},
-    )
-    return {r.code: VendorRef(r.vendor_id, r.name, r.category, r.partner) for r in rows}
 
 
 async def record_matches(conn: AsyncConnection, rows: Sequence[MatchRow]) -> None:

@@ -1,0 +1,66 @@
+"""The vendor-gateway interface, exactly as given (esb-topics.md, "Vendor gateways")."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from contracts.common import BankMessage, CustomerNo, OwnMessage
+
+Action = Literal["redeem", "authorize", "capture", "void", "cancel"]
+
+
+class RedemptionRequested(BankMessage):
+    """loyalty.redemption.requested.v1: a vendor gateway asks to spend a customer's points."""
+
+    request_id: str = Field(
+        min_length=1, max_length=40, description="The vendor's reference; unique per vendor.",
+        examples=["POS-0001-20261120-0042"],
+    )  # fmt: skip
+    action: Action = Field(
+        description="redeem debits at once; authorize holds; capture settles a hold (possibly "
+        "for fewer points); void releases it; cancel undoes an approved redemption.",
+        examples=["redeem"],
+    )
+    vendor_id: str = Field(min_length=1, description="The vendor.", examples=["woolworths"])
+    customer_no: CustomerNo
+    points: int | None = Field(
+        default=None, strict=True, gt=0,
+        description="Required for redeem and authorize; optional for capture.", examples=[500],
+    )  # fmt: skip
+    reward: Literal["voucher", "in_store", "cash_back"] = Field(
+        description="cash_back pays money into the customer's account via the batch file.",
+        examples=["voucher"],
+    )
+    requested_at: AwareDatetime = Field(description="When the vendor asked.")
+
+    @model_validator(mode="after")
+    def _points_when_required(self) -> Self:
+        if self.action in {"redeem", "authorize"} and self.points is None:
+            raise ValueError(f"points are required for {self.action}")
+        return self
+
+
+class RedemptionDecided(OwnMessage):
+    """loyalty.redemption.decided.v1: one decision for every request, keyed by customer_no."""
+
+    request_id: str = Field(max_length=40, description="Echoed.")
+    vendor_id: str = Field(description="Echoed.")
+    customer_no: CustomerNo
+    action: Action = Field(description="Echoed.")
+    outcome: Literal["approved", "declined"] = Field(description="The decision.")
+    points: int = Field(
+        ge=0, description="Points actually debited, held, captured, released or returned."
+    )
+    balance_after: int = Field(description="The customer's spendable points after this.")
+    reason_code: str | None = Field(
+        description="For declines, e.g. insufficient_points, unknown_customer, not_a_member, "
+        "vendor_not_accepted, invalid_request, hold_not_found.",
+        examples=["insufficient_points"],
+    )
+    reason_text: str | None = Field(
+        description="The reason in the customer's own language.", examples=["Onvoldoende punte"]
+    )
+    language: str = Field(description="The language of reason_text.", examples=["af"])
+    decided_at: AwareDatetime = Field(description="When the decision was made.")
