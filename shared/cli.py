@@ -22,6 +22,8 @@ PLUGINS = (
     "contracts.cli",
     "services.vendor_matching.cli",
     "services.debit_orders.cli",
+    "services.customer_profile.cli",
+    "shared.deploy.cli",
     "shared.up",
 )
 

@@ -4,7 +4,9 @@ from services.vendor_matching.handlers import (
     ACCOUNT_TOPIC,
     CARD_TOPIC,
     DEBIT_ORDER_TOPIC,
+    REVIEW_DECIDED_TOPIC,
     Enricher,
+    record_review_decisions,
 )
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
@@ -20,5 +22,6 @@ def definition() -> ServiceDefinition:
             Subscription(CARD_TOPIC, enricher.card),
             Subscription(ACCOUNT_TOPIC, enricher.account),
             Subscription(DEBIT_ORDER_TOPIC, enricher.debit_order),
+            Subscription(REVIEW_DECIDED_TOPIC, record_review_decisions),
         ),
     )

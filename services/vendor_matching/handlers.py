@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.esb import AccountTransaction, CardTransaction, DebitOrderExecuted
-from contracts.loyalty import TransactionEnriched
+from contracts.loyalty import (
+    MatchReviewDecided,
+    MatchReviewRequested,
+    ReviewCandidate,
+    TransactionEnriched,
+)
 from services.vendor_matching import repository
 from services.vendor_matching.domain import MatchQuery, MatchResult
 from services.vendor_matching.master import EngineCache
@@ -19,6 +24,8 @@ CARD_TOPIC = "esb.card.transaction.v1"
 ACCOUNT_TOPIC = "esb.account.transaction.v1"
 DEBIT_ORDER_TOPIC = "esb.debit-order.executed.v1"
 ENRICHED_TOPIC = "loyalty.transaction.enriched.v1"
+REVIEW_REQUESTED_TOPIC = "loyalty.match.review-requested.v1"
+REVIEW_DECIDED_TOPIC = "loyalty.match.review-decided.v1"
 
 DEBIT_ORDER_STATUS = {"00": "posted", "RV": "reversed"}
 
@@ -120,9 +127,7 @@ class Enricher:
     async def card(self, uow: UnitOfWork, batch: Sequence[Inbound[CardTransaction]]) -> None:
         await self._enrich(uow, [card_fields(i.message) for i in batch])
 
-    async def account(
-        self, uow: UnitOfWork, batch: Sequence[Inbound[AccountTransaction]]
-    ) -> None:
+    async def account(self, uow: UnitOfWork, batch: Sequence[Inbound[AccountTransaction]]) -> None:
         await self._enrich(uow, [account_fields(i.message) for i in batch])
 
     async def debit_order(
@@ -139,9 +144,12 @@ class Enricher:
         results = engine.match_many(query for query, _ in items)
         now = datetime.now(UTC)
         matches: list[MatchRow] = []
+        reviews: list[MatchReviewRequested] = []
         for (_, fields), result in zip(items, results, strict=True):
             enriched = TransactionEnriched(sent_at=now, **fields, **vendor_fields(result, names))
             uow.publish(ENRICHED_TOPIC, enriched.customer_no, enriched)
+            if result.needs_review:
+                reviews.append(review_request(enriched, result, now))
             matches.append(
                 MatchRow(
                     enriched.source,
@@ -155,3 +163,30 @@ class Enricher:
                 )
             )
         await repository.record_matches(uow.conn, matches)
+        await repository.open_reviews(uow.conn, reviews)
+        for review in reviews:
+            uow.publish(REVIEW_REQUESTED_TOPIC, review.customer_no, review)
+
+
+def review_request(
+    enriched: TransactionEnriched, result: MatchResult, now: datetime
+) -> MatchReviewRequested:
+    review_id = f"review:{enriched.source}:{enriched.transaction_id}:{enriched.status}"
+    return MatchReviewRequested(
+        message_id=review_id,
+        sent_at=now,
+        review_id=review_id,
+        customer_no=enriched.customer_no,
+        source=enriched.source,
+        transaction_id=enriched.transaction_id,
+        descriptor=enriched.descriptor,
+        candidates=[ReviewCandidate(vendor_id=c.vendor_id, confidence=c.confidence)
+                    for c in result.candidates],
+    )  # fmt: skip
+
+
+async def record_review_decisions(
+    uow: UnitOfWork, batch: Sequence[Inbound[MatchReviewDecided]]
+) -> None:
+    """A reviewer's decision closes the review (it is audited: an UPDATE of a business row)."""
+    await repository.close_reviews(uow.conn, [i.message for i in batch])

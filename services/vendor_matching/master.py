@@ -51,9 +51,7 @@ FROM "{SCHEMA}".vendors v WHERE v.active ORDER BY v.vendor_id
 
 async def master_fingerprint(conn: AsyncConnection) -> tuple[object, ...]:
     row = (
-        await conn.execute(
-            text(f'SELECT count(*), max(updated_at) FROM "{SCHEMA}".vendors')
-        )
+        await conn.execute(text(f'SELECT count(*), max(updated_at) FROM "{SCHEMA}".vendors'))
     ).one()
     return tuple(row)
 

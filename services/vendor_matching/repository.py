@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.loyalty import MatchReviewDecided, MatchReviewRequested
 from services.vendor_matching.tables import SCHEMA
 
 
@@ -44,5 +46,45 @@ async def record_matches(conn: AsyncConnection, rows: Sequence[MatchRow]) -> Non
             "v": [r.vendor_id for r in rows],
             "m": [r.method for r in rows],
             "cf": [r.confidence for r in rows],
+        },
+    )
+
+
+async def open_reviews(conn: AsyncConnection, reviews: Sequence[MatchReviewRequested]) -> None:
+    if not reviews:
+        return
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".review_queue '
+            "(review_id, source, transaction_id, descriptor, candidates) "
+            "SELECT * FROM unnest(CAST(:r AS text[]), CAST(:s AS text[]), CAST(:t AS text[]), "
+            "CAST(:d AS text[]), CAST(:c AS jsonb[])) ON CONFLICT DO NOTHING"
+        ),
+        {
+            "r": [r.review_id for r in reviews],
+            "s": [r.source for r in reviews],
+            "t": [r.transaction_id for r in reviews],
+            "d": [r.descriptor for r in reviews],
+            "c": [json.dumps([c.model_dump() for c in r.candidates]) for r in reviews],
+        },
+    )
+
+
+async def close_reviews(conn: AsyncConnection, decisions: Sequence[MatchReviewDecided]) -> None:
+    if not decisions:
+        return
+    await conn.execute(
+        text(
+            f'UPDATE "{SCHEMA}".review_queue q SET state = d.state, '
+            "decided_vendor_id = d.vendor_id, decided_by = d.actor "
+            "FROM unnest(CAST(:r AS text[]), CAST(:s AS text[]), CAST(:v AS text[]), "
+            "CAST(:a AS text[])) AS d(review_id, state, vendor_id, actor) "
+            "WHERE q.review_id = d.review_id AND q.state = 'open'"
+        ),
+        {
+            "r": [d.review_id for d in decisions],
+            "s": ["confirmed" if d.decision == "confirm" else "rejected" for d in decisions],
+            "v": [d.vendor_id for d in decisions],
+            "a": [d.actor for d in decisions],
         },
     )

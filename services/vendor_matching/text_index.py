@@ -1,0 +1,254 @@
+"""Inverted indexes over vendor names for matching free-text descriptors.
+
+The old statement reader compared each descriptor with every vendor. Here a
+descriptor's words are looked up in a word index (exact), a prefix index
+(truncations, abbreviations) and a deletion-neighbourhood index (typos); only the vendor
+names that share a word with the descriptor are scored, so the work grows with
+the few names that could match, not with the size of the vendor master.
+
+A vendor name's score is how much of it the descriptor covers (words weighted
+by rarity, IDF), lowered a little for descriptor words the name leaves
+unexplained. Scores are floats in 0..1 here; the engine turns them into
+integer percentages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from services.vendor_matching.lexicon import COMMON_WORDS, GENERIC_WORDS
+from services.vendor_matching.similarity import (
+    MIN_PREFIX_LENGTH,
+    MIN_TYPO_LENGTH,
+    allowed_typos,
+    deletion_neighbourhood,
+    prefix_similarity,
+    typo_similarity,
+)
+
+# A descriptor word no vendor uses weighs this share of the rarest vendor word.
+UNKNOWN_WORD_WEIGHT: Final = 0.6
+# One-letter words (`PICK N PAY`, `CELL C`) say little on their own, and
+# generic words (`MARKET`, `INSURANCE`) little about which vendor it is.
+SHORT_WORD_FACTOR: Final = 0.25
+GENERIC_WORD_FACTOR: Final = 0.3
+# An everyday word (`GAME`, `TOTAL`) explains only this share of its weight in
+# a descriptor: `GAME RANGERS ASSOC` is probably not the retailer.
+COMMON_WORD_FACTOR: Final = 0.5
+# How much unexplained descriptor words can lower a score. Branch and mall
+# names are common, so this is mild.
+UNEXPLAINED_PENALTY: Final = 0.35
+# Adjacent descriptor words are also tried run together (`DIS CHEM` -> `DISCHEM`).
+MAX_COMPOUND_WORDS: Final = 3
+# A glued short name split into vendor words (`SANLAMLIFE`, `FOSCHINIAC`).
+SPLIT_SIMILARITY: Final = 0.9
+MIN_SPLIT_HEAD: Final = 4
+MIN_GLUED_LENGTH: Final = 8
+MAX_PADDING: Final = 2
+# When every descriptor word belongs to a name, words missing only from the
+# end of the name (`DISCOVERY` for `DISCOVERY HEALTH`) count for this share:
+# names are cut short far more often than they lose a word in the middle.
+TAIL_CREDIT: Final = 0.25
+# Words in more vendor names than this (and generic words) do not on their own
+# make a name worth scoring: without one of its rarer words a name cannot
+# reach the review threshold anyway, and `TRADERS` would otherwise pull in
+# thousands of names.
+FREQUENT_WORD_VENDORS: Final = 20
+FREQUENT_WORD_SHARE: Final = 0.01
+_LOOKUP_CACHE_SIZE: Final = 65_536
+
+_Tokens = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One way of writing a vendor's name, as weighted words."""
+
+    vendor_id: str
+    tokens: _Tokens
+    weights: tuple[float, ...]
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """A vendor word found in the descriptor, and at which word positions."""
+
+    similarity: float
+    positions: frozenset[int]
+
+
+def _word_factor(token: str) -> float:
+    if len(token) == 1:
+        return SHORT_WORD_FACTOR
+    return GENERIC_WORD_FACTOR if token in GENERIC_WORDS else 1.0
+
+
+def _with_joined_forms(
+    forms: Iterable[tuple[str, _Tokens]],
+) -> tuple[list[tuple[str, _Tokens]], dict[str, int]]:
+    """Every form plus its words run together (`PICK N PAY` -> `PICKNPAY`), and for
+    each word the shortest prefix that may stand for it: a prefix of a run-together
+    name must reach past its first word (`VIRGINACT` is `VIRGINACTIVE`, `CITY` alone
+    is not `CITYLODGE`)."""
+    named = {(vendor_id, tokens) for vendor_id, tokens in forms if tokens}
+    min_prefix: dict[str, int] = {}
+    for vendor_id, tokens in list(named):
+        if len(tokens) > 1:
+            joined = "".join(tokens)
+            named.add((vendor_id, (joined,)))
+            floor = max(MIN_PREFIX_LENGTH, len(tokens[0]) + 1)
+            min_prefix[joined] = min(min_prefix.get(joined, floor), floor)
+    for _, tokens in named:
+        for token in tokens:
+            if len(tokens) > 1 or token not in min_prefix:
+                min_prefix[token] = MIN_PREFIX_LENGTH
+    return sorted(named), min_prefix
+
+
+class TextIndex:
+    """Scores vendors against the words of a normalised descriptor."""
+
+    def __init__(self, forms: Iterable[tuple[str, _Tokens]]) -> None:
+        named, min_prefix = _with_joined_forms(forms)
+        vendors_by_token: dict[str, set[str]] = {}
+        for vendor_id, tokens in named:
+            for token in tokens:
+                vendors_by_token.setdefault(token, set()).add(vendor_id)
+        vendor_count = max(1, len({vendor_id for vendor_id, _ in named}))
+        self._idf = {
+            token: _word_factor(token) * (1.0 + math.log(vendor_count / len(ids)))
+            for token, ids in vendors_by_token.items()
+        }
+        self._unknown_weight = UNKNOWN_WORD_WEIGHT * (1.0 + math.log(vendor_count))
+        self._forms = tuple(
+            _Form(vendor_id, tokens, weights, sum(weights))
+            for vendor_id, tokens in named
+            for weights in [tuple(self._idf[token] for token in tokens)]
+        )
+        frequent = max(FREQUENT_WORD_VENDORS, FREQUENT_WORD_SHARE * vendor_count)
+        weak = {
+            t for t, ids in vendors_by_token.items() if len(ids) > frequent or t in GENERIC_WORDS
+        }
+        postings: dict[str, list[int]] = {token: [] for token in vendors_by_token}
+        for number, form in enumerate(self._forms):
+            anchors = [token for token in form.tokens if token not in weak] or form.tokens
+            for token in dict.fromkeys(anchors):
+                postings[token].append(number)
+        self._postings = {token: tuple(numbers) for token, numbers in postings.items()}
+        prefixes: dict[str, list[str]] = {}
+        near: dict[str, list[str]] = {}
+        for token in sorted(self._postings):
+            for end in range(min_prefix[token], len(token)):
+                prefixes.setdefault(token[:end], []).append(token)
+            if len(token) >= MIN_TYPO_LENGTH:
+                for variant in deletion_neighbourhood(token):
+                    near.setdefault(variant, []).append(token)
+        self._prefixes = {prefix: tuple(tokens) for prefix, tokens in prefixes.items()}
+        self._near = {variant: tuple(tokens) for variant, tokens in near.items()}
+        self.lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
+
+    @property
+    def form_count(self) -> int:
+        return len(self._forms)
+
+    def _lookup(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Vendor words that `word` may stand for, with their similarity."""
+        found: dict[str, float] = {}
+        if word in self._postings:
+            found[word] = 1.0
+        if word in GENERIC_WORDS:
+            return tuple(found.items())
+        for token in self._prefixes.get(word, ()):
+            found.setdefault(token, prefix_similarity(word, token))
+        if not found:
+            found.update(self._split(word))
+        if word not in self._postings:
+            for token, similarity in self._typos(word):
+                found.setdefault(token, similarity)
+        return tuple(sorted(found.items()))
+
+    def _typos(self, word: str) -> list[tuple[str, float]]:
+        """Vendor words a slip of the finger away (`WOOLWROTHS` -> `WOOLWORTHS`).
+
+        Symmetric deletion: two words one edit apart (substitution, insertion,
+        deletion or swap) share a variant with one letter deleted, so a handful
+        of dictionary lookups finds every candidate whatever the vocabulary size.
+        (Long words may be accepted two edits away, when such a variant is shared.)
+        """
+        if not allowed_typos(len(word)):
+            return []
+        candidates = {
+            token
+            for variant in deletion_neighbourhood(word)
+            for token in self._near.get(variant, ())
+        }
+        scored = ((token, typo_similarity(word, token)) for token in sorted(candidates))
+        return [(token, similarity) for token, similarity in scored if similarity > 0.0]
+
+    def _split(self, word: str) -> dict[str, float]:
+        """A short name glued from two vendor words (`SANLAMLIFE`) or padded with a
+        letter or two (`FOSCHINIAC`), longest vendor word first."""
+        for cut in range(len(word) - 1, MIN_SPLIT_HEAD - 1, -1):
+            head, tail = word[:cut], word[cut:]
+            if head not in self._postings:
+                continue
+            if tail in self._postings:
+                return {head: SPLIT_SIMILARITY, tail: SPLIT_SIMILARITY}
+            if len(tail) <= MAX_PADDING and len(word) >= MIN_GLUED_LENGTH:
+                return {head: SPLIT_SIMILARITY}
+        return {}
+
+    def _weight(self, word: str) -> float:
+        """How much a descriptor word needs explaining: as much as the vendor word
+        it resembles most, or a fixed weight if it resembles none."""
+        matches = self.lookup(word)
+        if not matches:
+            return self._unknown_weight * _word_factor(word)
+        _, token = max((similarity, token) for token, similarity in matches)
+        return self._idf[token] * (COMMON_WORD_FACTOR if token in COMMON_WORDS else 1.0)
+
+    def _hits(self, tokens: _Tokens) -> dict[str, _Hit]:
+        hits: dict[str, _Hit] = {}
+        for start in range(len(tokens)):
+            for end in range(start + 1, min(start + MAX_COMPOUND_WORDS, len(tokens)) + 1):
+                positions = frozenset(range(start, end))
+                for token, similarity in self.lookup("".join(tokens[start:end])):
+                    known = hits.get(token)
+                    if known is None or similarity > known.similarity:
+                        hits[token] = _Hit(similarity, positions)
+                    elif similarity == known.similarity:
+                        hits[token] = _Hit(similarity, known.positions | positions)
+        return hits
+
+    def score(self, tokens: _Tokens) -> dict[str, float]:
+        """Each plausible vendor's score in 0..1 for these descriptor words."""
+        hits = self._hits(tokens)
+        if not hits:
+            return {}
+        weights = [self._weight(token) for token in tokens]
+        descriptor_total = sum(weights)
+        scores: dict[str, float] = {}
+        for number in sorted({number for token in hits for number in self._postings[token]}):
+            form = self._forms[number]
+            covered = tail = 0.0
+            explained: set[int] = set()
+            for token, weight in zip(form.tokens, form.weights, strict=True):
+                hit = hits.get(token)
+                if hit is not None:
+                    covered += weight * hit.similarity
+                    explained |= hit.positions
+                    tail = 0.0
+                else:
+                    tail += weight
+            explained_share = sum(weights[p] for p in explained) / descriptor_total
+            if len(explained) == len(tokens):
+                covered += TAIL_CREDIT * tail
+            score = covered / form.total * (1.0 - UNEXPLAINED_PENALTY * (1.0 - explained_share))
+            if score > scores.get(form.vendor_id, 0.0):
+                scores[form.vendor_id] = score
+        return scores

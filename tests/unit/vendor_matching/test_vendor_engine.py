@@ -1,0 +1,206 @@
+"""Which vendor is behind a transaction: exact keys first, then the words."""
+
+import pytest
+
+from services.vendor_matching.domain import Candidate, MatchQuery, MatchResult
+from services.vendor_matching.engine import MatchingEngine, MatchingSettings, VendorConflictError
+from tests.unit.vendor_matching.factories import vendor
+
+WOOLWORTHS = vendor(
+    "woolworths", "Woolworths", category="groceries", mids=["111"], aliases=["WOOLIES"]
+)
+SPAR = vendor("spar", "SPAR", category="groceries", mids=["222"], aliases=["SUPERSPAR"])
+SPUR = vendor("spur", "Spur Steak Ranches", category="restaurants", aliases=["SPUR"])
+VIRGIN = vendor("virgin_active", "Virgin Active", category="fitness", codes=["0421"])
+DISCOVERY_HEALTH = vendor("discovery_health", "Discovery Health", category="medical_aid")
+DISCOVERY_INSURE = vendor("discovery_insure", "Discovery Insure", category="insurance")
+SMALL_MASTER = [WOOLWORTHS, SPAR, SPUR, VIRGIN, DISCOVERY_HEALTH, DISCOVERY_INSURE]
+
+
+@pytest.fixture
+def engine():
+    return MatchingEngine.build(SMALL_MASTER)
+
+
+def card(descriptor, merchant_id=None, mcc=None):
+    return MatchQuery(merchant_id=merchant_id, descriptor=descriptor, mcc=mcc, channel="card")
+
+
+def debit_order(descriptor, user_code=None):
+    return MatchQuery(user_code=user_code, descriptor=descriptor, channel="debit_order")
+
+
+def test_a_known_merchant_id_wins_even_when_the_text_names_another_vendor(engine):
+    result = engine.match(card("SPAR ROSEBANK", merchant_id="111"))
+    assert result == MatchResult("woolworths", "merchant_id", 100, (Candidate("woolworths", 100),))
+
+
+def test_a_known_user_code_wins_over_the_descriptor(engine):
+    result = engine.match(debit_order("DEBIT ORDER DISCOVERY HEALTH 1234", user_code="0421"))
+    assert (result.vendor_id, result.method, result.confidence) == (
+        "virgin_active",
+        "user_code",
+        100,
+    )
+
+
+def test_merchant_ids_and_user_codes_match_whatever_their_case_and_padding(engine):
+    assert engine.match(debit_order("?", user_code=" 0421 ")).vendor_id == "virgin_active"
+    assert engine.match(card("?", merchant_id=" 222")).vendor_id == "spar"
+
+
+def test_an_unknown_merchant_id_falls_back_to_the_descriptor(engine):
+    result = engine.match(card("WOOLWORTHS SANDTON CITY JHB ZA", merchant_id="999"))
+    assert (result.vendor_id, result.method) == ("woolworths", "name")
+
+
+def test_a_descriptor_equal_to_an_alias_once_normalised_is_an_alias_match(engine):
+    result = engine.match(card("POS PURCHASE SUPERSPAR ROSEBANK"))
+    assert (result.vendor_id, result.method, result.confidence) == ("spar", "alias", 100)
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("DEBIT ORDER VIRGIN ACT 000123/04", "virgin_active"),  # abbreviation
+        ("VIRGINACTIVE", "virgin_active"),  # glued together
+        ("VIRGINACT", "virgin_active"),  # 10-character debit-order short name
+        ("POS PURCHASE WOOLIES ROSEBANK", "woolworths"),  # nickname
+        ("WOOLWORTHS SANDTON CITY JHB ZA", "woolworths"),
+    ],
+)
+def test_a_descriptor_equal_to_the_name_once_normalised_is_a_name_match(
+    engine, descriptor, vendor_id
+):
+    result = engine.match(debit_order(descriptor))
+    assert (result.vendor_id, result.method, result.confidence) == (vendor_id, "name", 100)
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("WOOLWROTHS GREENSTONE", "woolworths"),  # typo and a branch the lexicon does not know
+        ("WOOLWORTHS LINDEN #4411", "woolworths"),  # store number
+        ("SPUR STEAK RANCH", "spur"),  # cut short at the field width
+        ("VIRGINACTIV", "virgin_active"),  # glued and cut short
+        ("DISCOVERYH", "discovery_health"),
+        ("SUPERSPAR LONEHILL", "spar"),
+    ],
+)
+def test_noisy_descriptors_are_recognised_with_confidence(engine, descriptor, vendor_id):
+    result = engine.match(card(descriptor))
+    assert result.vendor_id == vendor_id
+    assert result.method == "fuzzy"
+    assert 80 <= result.confidence < 100
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    ["JOES BUTCHERY", "FNB APP PAYMENT TO J NAIDOO", "MONTHLY ACCOUNT FEE", "KAUAI ROSEBANK", ""],
+)
+def test_unknown_merchants_flow_on_without_a_vendor(engine, descriptor):
+    result = engine.match(card(descriptor))
+    assert result == MatchResult(None, "none", 0)
+
+
+def test_a_descriptor_two_vendors_could_claim_goes_to_review_with_both(seed_engine):
+    result = seed_engine.match(debit_order("DEBIT ORDER DISCOVERY 1234567"))
+    assert result.vendor_id is None
+    assert result.method == "review"
+    assert [c.vendor_id for c in result.candidates[:2]] == ["discovery_health", "discovery_insure"]
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "lookalike"),
+    [
+        ("SHELL COTTAGE GUEST HOUSE", "shell"),  # an everyday word that is also a brand
+        ("GAME RANGERS ASSOC", "game"),
+        ("VIRGIN", "virgin_active"),  # half a name
+    ],
+)
+def test_a_weak_resemblance_goes_to_review_not_to_a_vendor(seed_engine, descriptor, lookalike):
+    result = seed_engine.match(card(descriptor))
+    assert result.method == "review"
+    assert result.vendor_id is None
+    assert result.candidates[0].vendor_id == lookalike
+    assert 50 <= result.confidence < 80
+
+
+def test_the_merchant_category_settles_a_tie_between_namesakes():
+    restaurant = vendor("capri_trattoria", "Capri", category="restaurants")
+    grocer = vendor("capri_foods", "Capri", category="groceries")
+    engine = MatchingEngine.build([restaurant, grocer])
+    assert engine.match(card("CAPRI")).method == "review"
+    result = engine.match(card("CAPRI", mcc="5812"))
+    assert (result.vendor_id, result.method) == ("capri_trattoria", "fuzzy")
+    assert engine.match(card("CAPRI", mcc="7997")).method == "review"
+
+
+def test_ties_are_broken_by_vendor_id_whatever_the_order_of_the_master():
+    twins = [vendor("b_twin", "Twin Peaks Lodge"), vendor("a_twin", "Twin Peaks Lodge")]
+    forward = MatchingEngine.build(twins).match(card("TWIN PEAKS LODGE"))
+    backward = MatchingEngine.build(list(reversed(twins))).match(card("TWIN PEAKS LODGE"))
+    assert forward == backward
+    assert forward.method == "review"
+    assert [c.vendor_id for c in forward.candidates] == ["a_twin", "b_twin"]
+
+
+def test_thresholds_decide_between_fuzzy_review_and_none():
+    strict = MatchingEngine.build(SMALL_MASTER, MatchingSettings(accept_threshold=95))
+    assert strict.match(card("WOOLWROTHS GREENSTONE")).method == "review"
+    picky = MatchingSettings(accept_threshold=95, review_threshold=90)
+    assert MatchingEngine.build(SMALL_MASTER, picky).match(card("VIRGIN")).method == "none"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"accept_threshold": 50, "review_threshold": 60},
+        {"review_threshold": 0},
+        {"accept_threshold": 101},
+        {"max_candidates": 0},
+    ],
+)
+def test_nonsensical_settings_are_refused(settings):
+    with pytest.raises(ValueError, match=r"must|need"):
+        MatchingSettings(**settings)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (vendor("a", "A Shop", mids=["1"]), vendor("b", "B Shop", mids=["1"])),
+        (vendor("a", "A Shop", codes=["X1"]), vendor("b", "B Shop", codes=["x1"])),
+        (vendor("a", "A Shop"), vendor("a", "Another Shop")),
+    ],
+)
+def test_a_master_where_two_vendors_claim_one_key_is_refused(first, second):
+    with pytest.raises(VendorConflictError):
+        MatchingEngine.build([first, second])
+
+
+def test_a_batch_gets_the_same_answers_as_one_at_a_time(engine):
+    queries = [
+        card("WOOLWORTHS LINDEN"),
+        card("JOES BUTCHERY"),
+        card("WOOLWORTHS LINDEN"),
+        card("X", merchant_id="222"),
+        debit_order("DISCOVERY"),
+    ]
+    batch = engine.match_many(queries)
+    engine.cache_clear()
+    assert batch == [engine.match(query) for query in queries]
+
+
+def test_candidates_are_listed_best_first_and_capped(seed_engine):
+    result = seed_engine.match(card("UBER TRIP"))
+    confidences = [c.confidence for c in result.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert len(result.candidates) <= seed_engine.settings.max_candidates
+
+
+def test_a_result_cannot_claim_a_vendor_without_a_matching_method():
+    with pytest.raises(ValueError, match="does not fit"):
+        MatchResult("woolworths", "review", 70)
+    with pytest.raises(ValueError, match="outside"):
+        MatchResult(None, "none", 101)
