@@ -18,7 +18,9 @@ def run() -> None:
         connection=connection,
         target_metadata=service_metadata_of(service),
         version_table_schema=service,
-        include_schemas=False,
+        include_schemas=True,
+        # Autogenerate compares only this service's schema (never another service's).
+        include_name=lambda name, type_, _parents: type_ != "schema" or name == service,
         transaction_per_migration=False,
     )
     with context.begin_transaction():

@@ -13,7 +13,8 @@ M = TypeVar("M")
 
 
 class Message(Protocol):
-    message_id: str
+    @property
+    def message_id(self) -> str: ...  # read-only: the contracts are frozen models
 
     def model_dump_json(self) -> str: ...
 

@@ -1,0 +1,95 @@
+"""Pure rules of the customer profile: which change wins, the cash-back account, texts."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+FALLBACK_LANGUAGE = "en"
+DECIMAL_COMMA_LANGUAGES = frozenset({"af"})
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_no: str
+    type: str
+
+
+def cashback_account(accounts: Iterable[Account]) -> str | None:
+    """The first cheque account receives cash-back (the bank's rule); None when there is none."""
+    return next((a.account_no for a in accounts if a.type == "cheque"), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[C]):
+    """The change that leaves the profile as it ends up, and how many changes applied."""
+
+    winner: C | None
+    applied: int
+
+
+def winning_change(known_at: datetime | None, changes: Iterable[tuple[datetime, C]]) -> Outcome[C]:
+    """Apply changes in delivery order; one older than (or as old as) the state is ignored.
+
+    The bank may deliver a customer's changes late or out of order; `changed_at` decides.
+    """
+    current, winner, applied = known_at, None, 0
+    for changed_at, change in changes:
+        if current is None or changed_at > current:
+            current, winner, applied = changed_at, change, applied + 1
+    return Outcome(winner, applied)
+
+
+def choose_text(
+    texts: Mapping[tuple[str, str], str], key: str, language: str
+) -> tuple[str, str] | None:
+    """(text, language) of a key in the customer's language, else in English; None if neither."""
+    for candidate in (language, FALLBACK_LANGUAGE):
+        found = texts.get((key, candidate))
+        if found is not None:
+            return found, candidate
+    return None
+
+
+def format_amount(amount_cents: int, language: str) -> str:
+    """Cents as a decimal amount, with the decimal mark the language writes (250,50 in af)."""
+    sign = "-" if amount_cents < 0 else ""
+    units, cents = divmod(abs(amount_cents), 100)
+    mark = "," if language in DECIMAL_COMMA_LANGUAGES else "."
+    return f"{sign}{units}{mark}{cents:02d}"
+
+
+class _Lenient(dict[str, Any]):
+    """A placeholder the details lack renders empty instead of failing the whole view."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Fill `{name}` placeholders; unknown names render empty, a broken template as it is."""
+    lenient = _Lenient({k: "" if v is None else v for k, v in values.items()})
+    try:
+        return string.Formatter().vformat(template, (), lenient).strip()
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+def describe(
+    texts: Mapping[tuple[str, str], str], key: str, language: str, details: Mapping[str, Any]
+) -> str:
+    """An activity's description in the customer's language (English when not translated)."""
+    values = dict(details)
+    if isinstance(details.get("amount_cents"), int):
+        values["amount"] = format_amount(details["amount_cents"], language)
+    unit = details.get("unit")  # a points currency, named in the customer's language
+    if isinstance(unit, str):
+        chosen_unit = choose_text(texts, f"unit.{unit}", language)
+        values["unit"] = chosen_unit[0] if chosen_unit else unit
+    chosen = choose_text(texts, key, language)
+    return key if chosen is None else render(chosen[0], values)
