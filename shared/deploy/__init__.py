@@ -1,0 +1,1 @@
+"""Deployment artefacts: Strimzi topics generated from the registry, and an offline kustomize."""
