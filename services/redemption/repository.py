@@ -1,0 +1,292 @@
+"""SQL of the wallet ledger: set-based where the batch allows, row locks in sorted order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.redemption.domain import Lot
+from services.redemption.tables import SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    customer_no: str
+    preferred_language: str
+    loyalty_member: bool
+    status: str
+
+
+@dataclass
+class Account:
+    balance: int
+    held: int
+
+    @property
+    def spendable(self) -> int:
+        return self.balance - self.held
+
+
+async def lock_accounts(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Account]:
+    """Create missing accounts and lock them all, in sorted order (no deadlocks)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    params = {"c": [k[0] for k in wanted], "cur": [k[1] for k in wanted]}
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".accounts (customer_no, currency) '
+            "SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[])) ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
+    rows = await conn.execute(
+        text(
+            f'SELECT customer_no, currency, balance, held FROM "{SCHEMA}".accounts '
+            "WHERE (customer_no, currency) IN "
+            "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
+            "ORDER BY customer_no, currency FOR UPDATE"
+        ),
+        params,
+    )
+    return {(r.customer_no, r.currency): Account(r.balance, r.held) for r in rows}
+
+
+async def save_balances(conn: AsyncConnection, accounts: dict[tuple[str, str], Account]) -> None:
+    if not accounts:
+        return
+    keys = sorted(accounts)
+    await conn.execute(
+        text(
+            f'UPDATE "{SCHEMA}".accounts a SET balance = d.balance, held = d.held '
+            "FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:b AS bigint[]), "
+            "CAST(:h AS bigint[])) AS d(customer_no, currency, balance, held) "
+            "WHERE a.customer_no = d.customer_no AND a.currency = d.currency "
+            "AND (a.balance, a.held) IS DISTINCT FROM (d.balance, d.held)"
+        ),
+        {
+            "c": [k[0] for k in keys],
+            "cur": [k[1] for k in keys],
+            "b": [accounts[k].balance for k in keys],
+            "h": [accounts[k].held for k in keys],
+        },
+    )
+
+
+async def claim_journal(
+    conn: AsyncConnection, kind: str, entries: Sequence[tuple[str, str, str]]
+) -> dict[str, int]:
+    """Open journal transactions (reference, customer, currency) not seen before: ref -> id."""
+    if not entries:
+        return {}
+    rows = await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".journal_transactions (kind, reference, customer_no, currency) '
+            "SELECT :k, * FROM unnest(CAST(:r AS text[]), CAST(:c AS text[]), "
+            "CAST(:cur AS text[])) ON CONFLICT DO NOTHING RETURNING reference, txn_id"
+        ),
+        {
+            "k": kind,
+            "r": [e[0] for e in entries],
+            "c": [e[1] for e in entries],
+            "cur": [e[2] for e in entries],
+        },
+    )
+    return {r.reference: r.txn_id for r in rows}
+
+
+async def write_entries(conn: AsyncConnection, entries: Sequence[tuple[int, str, int]]) -> None:
+    """(transaction id, account, amount); each transaction's entries sum to zero."""
+    if not entries:
+        return
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".journal_entries (txn_id, account, amount) '
+            "SELECT * FROM unnest(CAST(:t AS bigint[]), CAST(:a AS text[]), CAST(:m AS bigint[]))"
+        ),
+        {"t": [e[0] for e in entries], "a": [e[1] for e in entries], "m": [e[2] for e in entries]},
+    )
+
+
+async def create_lots(
+    conn: AsyncConnection, lots: Sequence[tuple[str, str, str, int, date | None]]
+) -> None:
+    """(customer, currency, posting id, points, expires_at)."""
+    if not lots:
+        return
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".lots (customer_no, currency, posting_id, initial_points, '
+            "remaining_points, expires_at) SELECT c, cur, p, n, n, e FROM unnest("
+            "CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:p AS text[]), CAST(:n AS bigint[]), "
+            "CAST(:e AS date[])) AS l(c, cur, p, n, e)"
+        ),
+        {
+            "c": [lot[0] for lot in lots],
+            "cur": [lot[1] for lot in lots],
+            "p": [lot[2] for lot in lots],
+            "n": [lot[3] for lot in lots],
+            "e": [lot[4] for lot in lots],
+        },
+    )
+
+
+async def lock_lots(conn: AsyncConnection, customer_no: str, currency: str) -> list[Lot]:
+    rows = await conn.execute(
+        text(
+            f'SELECT lot_id, remaining_points, expires_at FROM "{SCHEMA}".lots '
+            "WHERE customer_no = :c AND currency = :cur AND remaining_points > 0 "
+            "ORDER BY lot_id FOR UPDATE"
+        ),
+        {"c": customer_no, "cur": currency},
+    )
+    return [Lot(r.lot_id, r.remaining_points, r.expires_at) for r in rows]
+
+
+async def lot_of_posting(conn: AsyncConnection, posting_id: str | None) -> int | None:
+    if posting_id is None:
+        return None
+    row = await conn.execute(
+        text(f'SELECT lot_id FROM "{SCHEMA}".lots WHERE posting_id = :p'), {"p": posting_id}
+    )
+    found: int | None = row.scalar_one_or_none()
+    return found
+
+
+async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) -> None:
+    if not taken:
+        return
+    await conn.execute(
+        text(
+            f'UPDATE "{SCHEMA}".lots l SET remaining_points = l.remaining_points - d.n '
+            "FROM unnest(CAST(:i AS bigint[]), CAST(:n AS bigint[])) AS d(lot_id, n) "
+            "WHERE l.lot_id = d.lot_id"
+        ),
+        {"i": [t[0] for t in taken], "n": [t[1] for t in taken]},
+    )
+
+
+async def customers(conn: AsyncConnection, numbers: Iterable[str]) -> dict[str, Customer]:
+    rows = await conn.execute(
+        text(
+            "SELECT customer_no, preferred_language, loyalty_member, status "
+            f'FROM "{SCHEMA}".customers WHERE customer_no = ANY(CAST(:c AS text[]))'
+        ),
+        {"c": sorted(set(numbers))},
+    )
+    return {r.customer_no: Customer(*r) for r in rows}
+
+
+async def vendors_accepting(conn: AsyncConnection, vendor_ids: Iterable[str]) -> dict[str, bool]:
+    rows = await conn.execute(
+        text(
+            f'SELECT vendor_id, accepts_redemptions AND active AS ok FROM "{SCHEMA}".vendors '
+            "WHERE vendor_id = ANY(CAST(:v AS text[]))"
+        ),
+        {"v": sorted(set(vendor_ids))},
+    )
+    return {r.vendor_id: r.ok for r in rows}
+
+
+async def decisions_by_request(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        text(
+            f'SELECT vendor_id, request_id, action, decision FROM "{SCHEMA}".redemptions '
+            "WHERE (vendor_id, request_id, action) IN (SELECT * FROM unnest("
+            "CAST(:v AS text[]), CAST(:r AS text[]), CAST(:a AS text[])))"
+        ),
+        {"v": [k[0] for k in wanted], "r": [k[1] for k in wanted], "a": [k[2] for k in wanted]},
+    )
+    return {(r.vendor_id, r.request_id, r.action): r.decision for r in rows}
+
+
+async def decisions_by_message(
+    conn: AsyncConnection, message_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    rows = await conn.execute(
+        text(
+            f'SELECT message_id, decision FROM "{SCHEMA}".redemptions '
+            "WHERE message_id = ANY(CAST(:m AS text[]))"
+        ),
+        {"m": sorted(set(message_ids))},
+    )
+    return {r.message_id: r.decision for r in rows}
+
+
+async def record_redemption(conn: AsyncConnection, row: dict[str, Any]) -> int:
+    result = await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".redemptions (vendor_id, request_id, action, message_id, '
+            "customer_no, points, outcome, reason_code, decision, decided_at) VALUES "
+            "(:vendor_id, :request_id, :action, :message_id, :customer_no, :points, :outcome, "
+            ":reason_code, CAST(:decision AS jsonb), :decided_at) RETURNING redemption_id"
+        ),
+        row,
+    )
+    redemption_id: int = result.scalar_one()
+    return redemption_id
+
+
+async def record_allocations(
+    conn: AsyncConnection, redemption_id: int, taken: Sequence[tuple[int, int]]
+) -> None:
+    if not taken:
+        return
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".allocations (redemption_id, lot_id, points) '
+            "SELECT :r, * FROM unnest(CAST(:i AS bigint[]), CAST(:n AS bigint[]))"
+        ),
+        {"r": redemption_id, "i": [t[0] for t in taken], "n": [t[1] for t in taken]},
+    )
+
+
+async def upsert_customers(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(customer_no, language, member, status, cashback account, version); newer wins."""
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".customers AS c (customer_no, preferred_language, '
+            "loyalty_member, status, cashback_account_no, profile_version) "
+            "SELECT * FROM unnest(CAST(:a AS text[]), CAST(:b AS text[]), CAST(:c AS boolean[]), "
+            "CAST(:d AS text[]), CAST(:e AS text[]), CAST(:f AS int[])) "
+            "ON CONFLICT (customer_no) DO UPDATE SET preferred_language = excluded.preferred_language, "
+            "loyalty_member = excluded.loyalty_member, status = excluded.status, "
+            "cashback_account_no = excluded.cashback_account_no, "
+            "profile_version = excluded.profile_version "
+            "WHERE c.profile_version < excluded.profile_version"
+        ),
+        dict(zip("abcdef", (list(c) for c in cols), strict=True)),
+    )
+
+
+async def upsert_vendors(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(vendor_id, accepts_redemptions, active, changed_at); newer wins."""
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".vendors AS v (vendor_id, accepts_redemptions, active, '
+            "changed_at) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:b AS boolean[]), "
+            "CAST(:c AS boolean[]), CAST(:d AS timestamptz[])) "
+            "ON CONFLICT (vendor_id) DO UPDATE SET accepts_redemptions = "
+            "excluded.accepts_redemptions, active = excluded.active, changed_at = excluded.changed_at "
+            "WHERE v.changed_at < excluded.changed_at"
+        ),
+        dict(zip("abcd", (list(c) for c in cols), strict=True)),
+    )
