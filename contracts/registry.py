@@ -52,8 +52,8 @@ class TopicDescriptor:
 
 
 def _topic(name: str, model: type[BaseModel], description: str, producers: tuple[str, ...],
-           consumers: tuple[str, ...], key: str = "customer_no") -> TopicDescriptor:  # fmt: skip
-    return TopicDescriptor(name, description, {1: model}, producers, consumers, key)
+           consumers: tuple[str, ...], *, key: str = "customer_no") -> TopicDescriptor:  # fmt: skip
+    return TopicDescriptor(name, description, {1: model}, producers, consumers, key=key)
 
 
 TOPICS: dict[str, TopicDescriptor] = {

@@ -130,6 +130,36 @@ def _enum_values(schema: dict[str, Any], root: dict[str, Any]) -> set[Any] | Non
     return values
 
 
+def _limit_changes(old_s: dict[str, Any], new_s: dict[str, Any], here: str) -> list[str]:
+    problems = [
+        f"{here}: {key} tightened to {new_s[key]}"
+        for key in _TIGHTER_IF_LARGER
+        if key in new_s and new_s[key] > old_s.get(key, float("-inf"))
+    ]
+    problems += [
+        f"{here}: {key} tightened to {new_s[key]}"
+        for key in _TIGHTER_IF_SMALLER
+        if key in new_s and new_s[key] < old_s.get(key, float("inf"))
+    ]
+    if "pattern" in new_s and new_s.get("pattern") != old_s.get("pattern"):
+        problems.append(f"{here}: pattern changed to {new_s['pattern']!r}")
+    return problems
+
+
+def _value_changes(
+    old_s: dict[str, Any], new_s: dict[str, Any], here: str,
+    old_root: dict[str, Any], new_root: dict[str, Any],
+) -> list[str]:  # fmt: skip
+    problems = []
+    old_types, new_types = _type_names(old_s, old_root), _type_names(new_s, new_root)
+    if old_types and new_types and not old_types <= new_types and "enum" not in old_types:
+        problems.append(f"{here}: type changed from {sorted(old_types)} to {sorted(new_types)}")
+    old_enum, new_enum = _enum_values(old_s, old_root), _enum_values(new_s, new_root)
+    if old_enum is not None and new_enum is not None and not old_enum <= new_enum:
+        problems.append(f"{here}: enum values removed: {sorted(map(str, old_enum - new_enum))}")
+    return problems + _limit_changes(old_s, new_s, here)
+
+
 def breaking_changes(
     old: dict[str, Any], new: dict[str, Any], path: str = "", *,
     old_root: dict[str, Any] | None = None, new_root: dict[str, Any] | None = None,
@@ -138,22 +168,8 @@ def breaking_changes(
     old_root = old_root if old_root is not None else old
     new_root = new_root if new_root is not None else new
     old_s, new_s = _resolve(old, old_root), _resolve(new, new_root)
-    problems: list[str] = []
     here = path or "<message>"
-    old_types, new_types = _type_names(old_s, old_root), _type_names(new_s, new_root)
-    if old_types and new_types and not old_types <= new_types and "enum" not in old_types:
-        problems.append(f"{here}: type changed from {sorted(old_types)} to {sorted(new_types)}")
-    old_enum, new_enum = _enum_values(old_s, old_root), _enum_values(new_s, new_root)
-    if old_enum is not None and new_enum is not None and not old_enum <= new_enum:
-        problems.append(f"{here}: enum values removed: {sorted(map(str, old_enum - new_enum))}")
-    for key in _TIGHTER_IF_LARGER:
-        if key in new_s and new_s[key] > old_s.get(key, float("-inf")):
-            problems.append(f"{here}: {key} tightened to {new_s[key]}")
-    for key in _TIGHTER_IF_SMALLER:
-        if key in new_s and new_s[key] < old_s.get(key, float("inf")):
-            problems.append(f"{here}: {key} tightened to {new_s[key]}")
-    if "pattern" in new_s and new_s.get("pattern") != old_s.get("pattern"):
-        problems.append(f"{here}: pattern changed to {new_s['pattern']!r}")
+    problems = _value_changes(old_s, new_s, here, old_root, new_root)
     old_props = old_s.get("properties", {})
     new_props = new_s.get("properties", {})
     old_required, new_required = set(old_s.get("required", [])), set(new_s.get("required", []))
@@ -169,10 +185,11 @@ def breaking_changes(
         problems += breaking_changes(
             old_props[name], new_props[name], child, old_root=old_root, new_root=new_root
         )
-    for name in sorted(set(new_props) - set(old_props)):
-        if name in new_required:
-            child = f"{path}.{name}" if path else name
-            problems.append(f"{child}: new required field (old messages lack it)")
+    problems += [
+        f"{f'{path}.{name}' if path else name}: new required field (old messages lack it)"
+        for name in sorted(set(new_props) - set(old_props))
+        if name in new_required
+    ]
     if "items" in old_s and "items" in new_s:
         problems += breaking_changes(
             old_s["items"], new_s["items"], f"{here}[]", old_root=old_root, new_root=new_root

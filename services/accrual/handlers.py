@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from contracts.loyalty import AdjustmentRequested, PointsPosted, ProfileChanged, TransactionEnriched
-
 from services.accrual import repository
 from services.accrual.domain import (
     FLAT_RULES,

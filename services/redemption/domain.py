@@ -31,7 +31,8 @@ def allocate_fifo(lots: Iterable[Lot], points: int, today: date) -> list[tuple[i
     if points <= 0:
         raise ValueError("points to allocate must be positive")
     usable = sorted(
-        (lot for lot in lots if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)),
+        (lot for lot in lots
+         if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)),
         key=lambda lot: (lot.expires_at is None, lot.expires_at or date.max, lot.lot_id),
     )  # fmt: skip
     taken: list[tuple[int, int]] = []

@@ -35,7 +35,7 @@ def customer_account(customer_no: str, currency: str) -> str:
 
 
 def _balance_changed(
-    posting_or_ref: str, customer_no: str, currency: str, change: int, account: Account,
+    posting_or_ref: str, customer_no: str, currency: str, *, change: int, account: Account,
     cause: str, now: datetime,
 ) -> BalanceChanged:  # fmt: skip
     return BalanceChanged(
@@ -82,7 +82,14 @@ async def apply_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]
         uow.publish(
             BALANCE_TOPIC,
             posting.customer_no,
-            _balance_changed(posting.posting_id, *key, posting.points, accounts[key], cause, now),
+            _balance_changed(
+                posting.posting_id,
+                *key,
+                change=posting.points,
+                account=accounts[key],
+                cause=cause,
+                now=now,
+            ),
         )
     await repository.create_lots(uow.conn, new_lots)
     await repository.write_entries(uow.conn, entries)
@@ -116,14 +123,15 @@ async def decide_redemptions(
             _republish(uow, earlier[key], request.message_id, now)
             continue
         decision = await _decide(
-            uow, request, known.get(request.customer_no), vendors, accounts, now
-        )
+            uow, request, customer=known.get(request.customer_no), vendors=vendors,
+            accounts=accounts, now=now,
+        )  # fmt: skip
         earlier[key] = decision.model_dump(mode="json")
     await repository.save_balances(uow.conn, accounts)
 
 
 async def _decide(
-    uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+    uow: UnitOfWork, request: RedemptionRequested, *, customer: Customer | None,
     vendors: dict[str, bool], accounts: dict[tuple[str, str], Account], now: datetime,
 ) -> RedemptionDecided:  # fmt: skip
     account = accounts[(request.customer_no, SPENDABLE)]
@@ -190,7 +198,7 @@ async def _decide(
             request.customer_no,
             _balance_changed(
                 f"{request.vendor_id}:{request.request_id}", request.customer_no, SPENDABLE,
-                -points, account, "redemption", now,
+                change=-points, account=account, cause="redemption", now=now,
             ),
         )  # fmt: skip
     return decision

@@ -264,7 +264,8 @@ async def upsert_customers(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
             "loyalty_member, status, cashback_account_no, profile_version) "
             "SELECT * FROM unnest(CAST(:a AS text[]), CAST(:b AS text[]), CAST(:c AS boolean[]), "
             "CAST(:d AS text[]), CAST(:e AS text[]), CAST(:f AS int[])) "
-            "ON CONFLICT (customer_no) DO UPDATE SET preferred_language = excluded.preferred_language, "
+            "ON CONFLICT (customer_no) DO UPDATE SET "
+            "preferred_language = excluded.preferred_language, "
             "loyalty_member = excluded.loyalty_member, status = excluded.status, "
             "cashback_account_no = excluded.cashback_account_no, "
             "profile_version = excluded.profile_version "
@@ -285,7 +286,8 @@ async def upsert_vendors(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]])
             "changed_at) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:b AS boolean[]), "
             "CAST(:c AS boolean[]), CAST(:d AS timestamptz[])) "
             "ON CONFLICT (vendor_id) DO UPDATE SET accepts_redemptions = "
-            "excluded.accepts_redemptions, active = excluded.active, changed_at = excluded.changed_at "
+            "excluded.accepts_redemptions, active = excluded.active, "
+            "changed_at = excluded.changed_at "
             "WHERE v.changed_at < excluded.changed_at"
         ),
         dict(zip("abcd", (list(c) for c in cols), strict=True)),
