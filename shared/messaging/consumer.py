@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
-from contracts.registry import TOPICS
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.registry import TOPICS
 from shared.messaging.inbox import Claim, claim, payload_hash
 from shared.messaging.uow import Inbound, Subscription, UnitOfWork
 from shared.metrics import BATCH_SECONDS, MESSAGES, RETRIES

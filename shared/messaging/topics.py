@@ -6,8 +6,8 @@ import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from contracts.registry import TOPICS
 
+from contracts.registry import TOPICS
 from shared.messaging.kafka import client_kwargs
 from shared.settings import KafkaSecurity
 
