@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import orjson
 import pytest
@@ -154,3 +155,61 @@ async def test_sigkill_after_commit_before_relay_loses_nothing_and_duplicates_no
 async def test_sigterm_drains_and_exits_cleanly(platform, endpoints: Endpoints) -> None:
     assert platform["accrual"].stop() == 0
     platform["accrual"] = ServiceProcess("accrual", endpoints).start()
+
+
+async def test_a_message_that_fails_processing_is_dead_lettered_after_retries(
+    platform, endpoints: Endpoints, pg_admin_url: str
+) -> None:
+    customer = m.customer_no()
+    now = m.now()
+
+    def posting(posting_id: str, points: int) -> dict:
+        return {
+            "message_id": f"posted:{posting_id}",
+            "sent_at": now,
+            "posting_id": posting_id,
+            "customer_no": customer,
+            "currency": "points",
+            "points": points,
+            "kind": "earn",
+            "source_transaction_id": None,
+            "reverses_posting_id": None,
+            "expires_at": None,
+            "rule_id": None,
+            "rule_version": None,
+            "earned_at": now,
+            "actor": None,
+            "reason": None,
+        }
+
+    # Valid by its contract, but more points than a bigint holds: the wallet's insert fails.
+    poison = posting(m.new_id("poison"), 10**20)
+    good = posting(m.new_id("good"), 7)
+    async with Bank(endpoints.kafka_bootstrap) as bank:
+        await bank.publish("loyalty.points.posted.v1", json.dumps(poison).encode(), customer)
+        await bank.publish("loyalty.points.posted.v1", good, customer)
+    assert await eventually(_points(pg_admin_url, customer), lambda b: b == 7) == 7
+    dead = await read_topic(
+        endpoints.kafka_bootstrap,
+        "loyalty.points.posted.v1.dlq",
+        lambda r: poison["posting_id"].encode() in (r.value or b""),
+        expect=2,
+    )
+    # Both consumers of the topic (the wallet and the profile) dead-letter it, each once.
+    assert sorted(header(r, "dlq.service") or "" for r in dead) == [
+        "customer_profile",
+        "redemption",
+    ]
+    assert all((header(r, "dlq.reason") or "").startswith("processing_failed") for r in dead)
+
+
+def test_services_expose_metrics_and_health(platform) -> None:
+    import urllib.request
+
+    process = platform["vendor_matching"]
+    with urllib.request.urlopen(process.url("/healthz"), timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+    with urllib.request.urlopen(process.url("/metrics"), timeout=5) as response:  # noqa: S310
+        body = response.read().decode()
+    assert "loyalty_messages_total" in body
+    assert 'loyalty_outbox_relay_active{service="vendor_matching"} 1.0' in body

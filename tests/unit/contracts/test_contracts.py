@@ -181,3 +181,13 @@ def test_a_breaking_change_against_a_released_copy_fails_the_check(tmp_path: Pat
     assert check_compatibility(tmp_path) == [
         "loyalty.points.posted.v1: legacy_field: field removed (old messages carry it)"
     ]
+
+
+def test_committed_asyncapi_documents_match_the_services() -> None:
+    from shared.asyncapi import asyncapi_document, check_asyncapi
+
+    assert check_asyncapi() == []
+    document = asyncapi_document("redemption")
+    operations = {(op["action"], op["channel"]["$ref"]) for op in document["operations"].values()}
+    assert ("receive", "#/channels/loyalty_redemption_requested_v1") in operations
+    assert ("send", "#/channels/loyalty_redemption_decided_v1") in operations
