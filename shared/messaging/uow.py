@@ -52,14 +52,17 @@ class UnitOfWork:
             Outgoing(topic, key, message.message_id, message.model_dump_json().encode())
         )
 
-    async def flush_outbox(self) -> None:
+    async def flush_outbox(self, *, skip_existing: bool = False) -> list[str]:
+        """Write the queued events; returns their message ids (only the new ones when
+        skip_existing: an event whose id is already in the outbox is not written again)."""
         if not self.outgoing:
-            return
-        await self.conn.execute(
+            return []
+        conflict = " ON CONFLICT (message_id) DO NOTHING" if skip_existing else ""
+        rows = await self.conn.execute(
             text(
                 f'INSERT INTO "{self.schema}".outbox (topic, key, message_id, payload) '
                 "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), "
-                "CAST(:m AS text[]), CAST(:p AS bytea[]))"
+                f"CAST(:m AS text[]), CAST(:p AS bytea[])){conflict} RETURNING message_id"
             ),
             {
                 "t": [o.topic for o in self.outgoing],
@@ -69,6 +72,7 @@ class UnitOfWork:
             },
         )
         self.outgoing.clear()
+        return [r.message_id for r in rows]
 
 
 Handler = Callable[[UnitOfWork, Sequence[Inbound[Any]]], Awaitable[None]]
