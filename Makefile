@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv up test lint fmt clean infra-down
+.PHONY: venv up test test-tools lint fmt clean infra-down
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ venv: $(STAMP)
 up: $(STAMP)
 	$(BIN)/loyalty up $(ARGS)
 
-test: $(STAMP)
+# Debian's GnuCOBOL compiler: the tests check our EBCDIC/COMP-3 files against real COBOL.
+test-tools:
+	@command -v cobc >/dev/null 2>&1 || { \
+	  echo "installing gnucobol3 (cobc) for the COBOL cross-check"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gnucobol3 >/dev/null; }
+
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
