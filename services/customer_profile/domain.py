@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 FALLBACK_LANGUAGE = "en"
-DECIMAL_COMMA_LANGUAGES = frozenset({"af"})
+DECIMAL_MARK_KEY = "format.decimal_mark"  # data too: a new language brings its own mark
+# Details that name something (a points currency, a tier) are shown by their translated name.
+NAMED_DETAILS = {"unit": "unit", "tier": "tier", "previous_tier": "tier"}
 
 C = TypeVar("C")
 
@@ -56,12 +58,17 @@ def choose_text(
     return None
 
 
-def format_amount(amount_cents: int, language: str) -> str:
-    """Cents as a decimal amount, with the decimal mark the language writes (250,50 in af)."""
+def format_amount(amount_cents: int, decimal_mark: str = ".") -> str:
+    """Cents as a decimal amount with the language's decimal mark (250,50 in af)."""
     sign = "-" if amount_cents < 0 else ""
     units, cents = divmod(abs(amount_cents), 100)
-    mark = "," if language in DECIMAL_COMMA_LANGUAGES else "."
-    return f"{sign}{units}{mark}{cents:02d}"
+    return f"{sign}{units}{decimal_mark}{cents:02d}"
+
+
+def text_in(texts: Mapping[tuple[str, str], str], key: str, language: str, default: str) -> str:
+    """A key's text in the language (English fallback), or `default` when it has none."""
+    chosen = choose_text(texts, key, language)
+    return default if chosen is None else chosen[0]
 
 
 class _Lenient(dict[str, Any]):
@@ -86,10 +93,11 @@ def describe(
     """An activity's description in the customer's language (English when not translated)."""
     values = dict(details)
     if isinstance(details.get("amount_cents"), int):
-        values["amount"] = format_amount(details["amount_cents"], language)
-    unit = details.get("unit")  # a points currency, named in the customer's language
-    if isinstance(unit, str):
-        chosen_unit = choose_text(texts, f"unit.{unit}", language)
-        values["unit"] = chosen_unit[0] if chosen_unit else unit
+        mark = text_in(texts, DECIMAL_MARK_KEY, language, ".")
+        values["amount"] = format_amount(details["amount_cents"], mark)
+    for name, namespace in NAMED_DETAILS.items():
+        value = details.get(name)
+        if isinstance(value, str):
+            values[name] = text_in(texts, f"{namespace}.{value}", language, value)
     chosen = choose_text(texts, key, language)
     return key if chosen is None else render(chosen[0], values)

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 SPENDABLE = "points"
+CASHBACK_CENTS_PER_POINT = 10  # a point is worth R0.10 paid into the customer's account
 
 
 class InsufficientPointsError(Exception):

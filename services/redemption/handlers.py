@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.loyalty import BalanceChanged, PointsPosted, ProfileChanged, VendorChanged
+from contracts.loyalty import (
+    BalanceChanged,
+    CashbackPayoutRequested,
+    PointsPosted,
+    ProfileChanged,
+    VendorChanged,
+)
 from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import repository
 from services.redemption.domain import (
+    CASHBACK_CENTS_PER_POINT,
     SPENDABLE,
     InsufficientPointsError,
     allocate_fifo,
@@ -25,6 +32,7 @@ DECIDED_TOPIC = "loyalty.redemption.decided.v1"
 BALANCE_TOPIC = "loyalty.wallet.balance-changed.v1"
 PROFILE_TOPIC = "loyalty.customer.profile-changed.v1"
 VENDOR_TOPIC = "loyalty.vendor.changed.v1"
+PAYOUT_TOPIC = "loyalty.cashback.payout-requested.v1"
 
 ISSUED = "programme:issued:{currency}"
 REDEEMED = "programme:redeemed:{currency}"
@@ -179,6 +187,26 @@ async def _decide(
         },
     )
     uow.publish(DECIDED_TOPIC, request.customer_no, decision)
+    if taken and request.reward == "cash_back" and customer and customer.cashback_account_no:
+        narrative, narrative_language = reason_text("cashback_narrative", language)
+        uow.publish(
+            PAYOUT_TOPIC,
+            request.customer_no,
+            CashbackPayoutRequested(
+                message_id=f"payout:{redemption_id}",
+                sent_at=now,
+                payout_id=f"PO-{redemption_id:012d}",
+                customer_no=request.customer_no,
+                account_no=customer.cashback_account_no,
+                amount_cents=points * CASHBACK_CENTS_PER_POINT,
+                currency="ZAR",
+                points=points,
+                reference=f"LYPO{redemption_id:012d}",
+                narrative=narrative[:30],
+                language=narrative_language,
+                requested_at=now,
+            ),
+        )
     if taken:
         await repository.consume_lots(uow.conn, taken)
         await repository.record_allocations(uow.conn, redemption_id, taken)
@@ -208,17 +236,18 @@ def _decline_reason(
     request: RedemptionRequested, customer: Customer | None, vendors: dict[str, bool],
     account: Account,
 ) -> str | None:  # fmt: skip
+    """The first rule the request breaks, in the order a call-centre agent would explain."""
     if customer is None:
         return "unknown_customer"
-    if not customer.loyalty_member or customer.status == "closed":
-        return "not_a_member"
-    if not vendors.get(request.vendor_id, True):
-        return "vendor_not_accepted"
-    if request.action != "redeem":
-        return "action_not_supported"  # holds, captures and cancels: the wallet issue
-    if (request.points or 0) > account.spendable:
-        return "insufficient_points"
-    return None
+    rules = (
+        (not customer.loyalty_member or customer.status == "closed", "not_a_member"),
+        (not vendors.get(request.vendor_id, True), "vendor_not_accepted"),
+        # holds, captures and cancels come with the wallet issue
+        (request.action != "redeem", "action_not_supported"),
+        (request.reward == "cash_back" and not customer.cashback_account_no, "no_cashback_account"),
+        ((request.points or 0) > account.spendable, "insufficient_points"),
+    )
+    return next((reason for broken, reason in rules if broken), None)
 
 
 def _republish(uow: UnitOfWork, original: dict[str, Any], message_id: str, now: datetime) -> None:

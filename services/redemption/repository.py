@@ -20,6 +20,7 @@ class Customer:
     preferred_language: str
     loyalty_member: bool
     status: str
+    cashback_account_no: str | None
 
 
 @dataclass
@@ -176,7 +177,7 @@ async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) 
 async def customers(conn: AsyncConnection, numbers: Iterable[str]) -> dict[str, Customer]:
     rows = await conn.execute(
         text(
-            "SELECT customer_no, preferred_language, loyalty_member, status "
+            "SELECT customer_no, preferred_language, loyalty_member, status, cashback_account_no "
             f'FROM "{SCHEMA}".customers WHERE customer_no = ANY(CAST(:c AS text[]))'
         ),
         {"c": sorted(set(numbers))},

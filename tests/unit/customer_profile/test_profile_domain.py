@@ -24,6 +24,8 @@ TEXTS = {
     ("activity.english_only", "en"): "Only in English: {points}",
     ("unit.points", "en"): "points",
     ("unit.points", "af"): "punte",
+    ("format.decimal_mark", "en"): ".",
+    ("format.decimal_mark", "af"): ",",
 }
 
 
@@ -94,8 +96,8 @@ def test_amounts_are_written_with_the_languages_decimal_mark() -> None:
 
 
 def test_format_amount_keeps_cents_exact() -> None:
-    assert format_amount(5, "en") == "0.05"
-    assert format_amount(-123456, "af") == "-1234,56"
+    assert format_amount(5) == "0.05"
+    assert format_amount(-123456, ",") == "-1234,56"
 
 
 def test_a_placeholder_without_a_value_renders_empty_and_a_broken_template_as_is() -> None:
