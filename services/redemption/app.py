@@ -1,23 +1,29 @@
 """The redemption service: the wallet ledger and the vendor gateways' decisions."""
 
+from datetime import timedelta
+
 from services.redemption import handlers
+from services.redemption.decisions import Decider, redeliver_decisions
+from services.redemption.expiry import run_expiry
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
+from shared.settings import service_settings
 
 NAME = "redemption"
 
 
 def definition() -> ServiceDefinition:
+    settings = service_settings(NAME)
+    decider = Decider(hold_lapse=timedelta(seconds=settings.hold_lapse_seconds))
     return ServiceDefinition(
         name=NAME,
         subscriptions=(
             Subscription(handlers.POSTED_TOPIC, handlers.apply_postings),
             Subscription(
-                handlers.REQUESTED_TOPIC,
-                handlers.decide_redemptions,
-                on_duplicate=handlers.redeliver_decisions,
+                handlers.REQUESTED_TOPIC, decider.decide_batch, on_duplicate=redeliver_decisions
             ),
             Subscription(handlers.PROFILE_TOPIC, handlers.record_profiles),
             Subscription(handlers.VENDOR_TOPIC, handlers.record_vendors),
         ),
+        workers=(run_expiry,),
     )

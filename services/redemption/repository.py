@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -117,24 +117,25 @@ async def write_entries(conn: AsyncConnection, entries: Sequence[tuple[int, str,
 
 
 async def create_lots(
-    conn: AsyncConnection, lots: Sequence[tuple[str, str, str, int, date | None]]
+    conn: AsyncConnection, lots: Sequence[tuple[str, str, str, int, int, date | None]]
 ) -> None:
-    """(customer, currency, posting id, points, expires_at)."""
+    """(customer, currency, posting id, points, remaining, expires_at)."""
     if not lots:
         return
     await conn.execute(
         text(
             f'INSERT INTO "{SCHEMA}".lots (customer_no, currency, posting_id, initial_points, '
-            "remaining_points, expires_at) SELECT c, cur, p, n, n, e FROM unnest("
+            "remaining_points, expires_at) SELECT * FROM unnest("
             "CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:p AS text[]), CAST(:n AS bigint[]), "
-            "CAST(:e AS date[])) AS l(c, cur, p, n, e)"
+            "CAST(:r AS bigint[]), CAST(:e AS date[]))"
         ),
         {
             "c": [lot[0] for lot in lots],
             "cur": [lot[1] for lot in lots],
             "p": [lot[2] for lot in lots],
             "n": [lot[3] for lot in lots],
-            "e": [lot[4] for lot in lots],
+            "r": [lot[4] for lot in lots],
+            "e": [lot[5] for lot in lots],
         },
     )
 
@@ -293,3 +294,172 @@ async def upsert_vendors(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]])
         ),
         dict(zip("abcd", (list(c) for c in cols), strict=True)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    hold_id: int
+    customer_no: str
+    points: int
+
+
+async def open_hold(
+    conn: AsyncConnection, vendor_id: str, request_id: str, customer_no: str, points: int,
+    lapses_at: datetime,
+) -> bool:  # fmt: skip
+    row = await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".holds (vendor_id, request_id, customer_no, points, lapses_at) '
+            "VALUES (:v, :r, :c, :p, :l) ON CONFLICT DO NOTHING RETURNING hold_id"
+        ),
+        {"v": vendor_id, "r": request_id, "c": customer_no, "p": points, "l": lapses_at},
+    )
+    return row.first() is not None
+
+
+async def lock_open_hold(conn: AsyncConnection, vendor_id: str, request_id: str) -> Hold | None:
+    row = (
+        await conn.execute(
+            text(
+                f'SELECT hold_id, customer_no, points FROM "{SCHEMA}".holds '
+                "WHERE vendor_id = :v AND request_id = :r AND state = 'open' FOR UPDATE"
+            ),
+            {"v": vendor_id, "r": request_id},
+        )
+    ).first()
+    return Hold(row.hold_id, row.customer_no, row.points) if row else None
+
+
+async def resolve_hold(conn: AsyncConnection, hold_id: int, state: str, now: datetime) -> None:
+    """Close an open hold, exactly once (the condition makes a second resolution a no-op)."""
+    result = await conn.execute(
+        text(
+            f'UPDATE "{SCHEMA}".holds SET state = :s, resolved_at = :t '
+            "WHERE hold_id = :h AND state = 'open'"
+        ),
+        {"s": state, "t": now, "h": hold_id},
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"hold {hold_id} was resolved concurrently")
+
+
+async def lapse_due_holds(
+    conn: AsyncConnection, customers: Sequence[str], now: datetime
+) -> list[Hold]:
+    """Lapse the open holds past their time of these customers (accounts locked by caller)."""
+    rows = await conn.execute(
+        text(
+            f"UPDATE \"{SCHEMA}\".holds SET state = 'lapsed', resolved_at = :t "
+            "WHERE customer_no = ANY(CAST(:c AS text[])) AND state = 'open' AND lapses_at < :t "
+            "RETURNING hold_id, customer_no, points"
+        ),
+        {"t": now, "c": list(customers)},
+    )
+    return [Hold(r.hold_id, r.customer_no, r.points) for r in rows]
+
+
+async def customers_with_due_holds(conn: AsyncConnection, now: datetime, limit: int) -> list[str]:
+    rows = await conn.execute(
+        text(
+            f'SELECT DISTINCT customer_no FROM "{SCHEMA}".holds '
+            "WHERE state = 'open' AND lapses_at < :t ORDER BY customer_no LIMIT :n"
+        ),
+        {"t": now, "n": limit},
+    )
+    return [r.customer_no for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    redemption_id: int
+    customer_no: str
+    points: int
+
+
+async def approved_spend(conn: AsyncConnection, vendor_id: str, request_id: str) -> Spend | None:
+    row = (
+        await conn.execute(
+            text(
+                f'SELECT redemption_id, customer_no, points FROM "{SCHEMA}".redemptions '
+                "WHERE vendor_id = :v AND request_id = :r AND action IN ('redeem', 'capture') "
+                "AND outcome = 'approved' AND points > 0 ORDER BY redemption_id LIMIT 1"
+            ),
+            {"v": vendor_id, "r": request_id},
+        )
+    ).first()
+    return Spend(row.redemption_id, row.customer_no, row.points) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    lot_id: int
+    points: int
+    expires_at: date | None
+
+    def expired(self, today: date) -> bool:
+        return self.expires_at is not None and self.expires_at < today
+
+
+async def lock_allocations(conn: AsyncConnection, redemption_id: int) -> list[Allocation]:
+    rows = await conn.execute(
+        text(
+            f'SELECT a.lot_id, a.points, l.expires_at FROM "{SCHEMA}".allocations a '
+            f'JOIN "{SCHEMA}".lots l USING (lot_id) WHERE a.redemption_id = :r '
+            "ORDER BY a.lot_id FOR UPDATE OF l"
+        ),
+        {"r": redemption_id},
+    )
+    return [Allocation(r.lot_id, r.points, r.expires_at) for r in rows]
+
+
+async def record_cancellation(
+    conn: AsyncConnection, redemption_id: int, message_id: str, returned: int, lost: int
+) -> bool:
+    row = await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".cancellations (redemption_id, message_id, returned_points, '
+            "breakage_points) VALUES (:r, :m, :p, :b) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"r": redemption_id, "m": message_id, "p": returned, "b": lost},
+    )
+    return row.first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredLot:
+    lot_id: int
+    customer_no: str
+    currency: str
+    points: int
+
+
+async def customers_with_expired_lots(conn: AsyncConnection, as_of: date, limit: int) -> list[str]:
+    rows = await conn.execute(
+        text(
+            f'SELECT DISTINCT customer_no FROM "{SCHEMA}".lots '
+            "WHERE expires_at < :d AND remaining_points > 0 ORDER BY customer_no LIMIT :n"
+        ),
+        {"d": as_of, "n": limit},
+    )
+    return [r.customer_no for r in rows]
+
+
+async def zero_expired_lots(
+    conn: AsyncConnection, customers: Sequence[str], as_of: date
+) -> list[ExpiredLot]:
+    """Zero the lots past expiry of these customers (whose accounts the caller locked)."""
+    rows = await conn.execute(
+        text(
+            f"""
+WITH due AS (
+    SELECT lot_id, remaining_points AS points FROM "{SCHEMA}".lots
+    WHERE customer_no = ANY(CAST(:c AS text[])) AND expires_at < :d AND remaining_points > 0
+    ORDER BY lot_id FOR UPDATE
+)
+UPDATE "{SCHEMA}".lots l SET remaining_points = 0 FROM due WHERE l.lot_id = due.lot_id
+RETURNING l.lot_id, l.customer_no, l.currency, due.points
+"""
+        ),
+        {"c": list(customers), "d": as_of},
+    )
+    return [ExpiredLot(r.lot_id, r.customer_no, r.currency, r.points) for r in rows]

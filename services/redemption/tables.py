@@ -8,11 +8,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Table,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -109,5 +111,39 @@ allocations = Table(
     Column("points", BigInteger, nullable=False),
 )
 
-AUDITED = ("customers", "vendors", "accounts", "lots")
-APPEND_ONLY = ("journal_transactions", "journal_entries", "redemptions", "allocations")
+holds = Table(
+    "holds",
+    metadata,
+    Column("hold_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("vendor_id", Text, nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("customer_no", Text, nullable=False, index=True),
+    Column("points", BigInteger, nullable=False),
+    Column("state", Text, nullable=False, server_default="open"),
+    Column("lapses_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("resolved_at", DateTime(timezone=True)),
+    UniqueConstraint("vendor_id", "request_id"),
+    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint("state IN ('open', 'captured', 'voided', 'lapsed')", name="state"),
+)
+Index("ix_holds_open_lapses_at", holds.c.lapses_at, postgresql_where=text("state = 'open'"))
+# A cancelled redemption, once: the row's existence is the cancellation.
+cancellations = Table(
+    "cancellations",
+    metadata,
+    Column("redemption_id", BigInteger, ForeignKey("redemptions.redemption_id"), primary_key=True),
+    Column("message_id", Text, nullable=False),
+    Column("returned_points", BigInteger, nullable=False),
+    Column("breakage_points", BigInteger, nullable=False),
+    Column("cancelled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+AUDITED = ("customers", "vendors", "accounts", "lots", "holds")
+APPEND_ONLY = (
+    "journal_transactions",
+    "journal_entries",
+    "redemptions",
+    "allocations",
+    "cancellations",
+)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import orjson
 
 from shared.infra.embedded import Endpoints
 from tests.support import messages as m
-from tests.support.db import eventually, execute, fetch, fetchval
+from tests.support.db import eventually, fetch, fetchval
 from tests.support.kafka import Bank, json_field, read_topic
 
 pytestmark = [__import__("pytest").mark.integration, __import__("pytest").mark.e2e]
@@ -15,26 +19,36 @@ VENDOR = "woolworths-test"
 MID = "MIDWOOLIES0001"
 
 
-async def _register_vendor(url: str) -> None:
-    await execute(
-        url,
-        "INSERT INTO vendor_matching.vendors (vendor_id, name, category, partner, "
-        "accepts_redemptions) VALUES ($1, 'Woolworths', 'groceries', true, true) "
-        "ON CONFLICT DO NOTHING",
-        VENDOR,
+async def _register_vendor(endpoints: Endpoints, url: str, tmp_path) -> None:
+    """The vendor master is loaded the way operators do it: `loyalty vendors import`."""
+    csv = tmp_path / "vendors.csv"
+    csv.write_text(
+        "vendor_id,name,category,partner,accepts_redemptions,merchant_ids,user_codes,aliases\n"
+        f"{VENDOR},Woolworths,groceries,true,true,{MID},,\n"
     )
-    await execute(
-        url,
-        "INSERT INTO vendor_matching.vendor_merchant_ids VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        MID,
-        VENDOR,
+    env = {
+        **os.environ,
+        "LOYALTY_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
+        "LOYALTY_DATABASE_URL": endpoints.database_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from shared.cli import main; main()", "vendors", "import", str(csv)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The vendor change reaches the wallet (which vendors accept points) through Kafka.
+    await eventually(
+        lambda: fetchval(
+            url, "SELECT count(*) FROM redemption.vendors WHERE vendor_id = $1", VENDOR
+        ),
+        lambda n: n == 1,
     )
 
 
 async def test_purchase_earns_points_that_a_vendor_can_redeem(
-    platform, endpoints: Endpoints, pg_admin_url: str
+    platform, endpoints: Endpoints, pg_admin_url: str, tmp_path
 ) -> None:
-    await _register_vendor(pg_admin_url)
+    await _register_vendor(endpoints, pg_admin_url, tmp_path)
     customer = m.customer_no()
     async with Bank(endpoints.kafka_bootstrap) as bank:
         await bank.publish("esb.customer.updated.v1", m.customer_created(customer), customer)

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from services.accrual.tables import APPEND_ONLY, AUDITED, SCHEMA
 from shared.db.ddl import finish_schema
+
+SCHEMA = "accrual"
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -157,7 +158,8 @@ def upgrade() -> None:
         postgresql_where=sa.text("sent_at IS NULL"),
     )
     # ### end Alembic commands ###
-    finish_schema(SCHEMA, audited=AUDITED, append_only=APPEND_ONLY)
+    # The tables as this revision created them (tables.py moves on with later revisions).
+    finish_schema(SCHEMA, audited=("customer_classes",), append_only=("earnings", "adjustments"))
 
 
 def downgrade() -> None:

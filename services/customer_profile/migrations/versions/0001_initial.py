@@ -11,8 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from services.customer_profile.tables import APPEND_ONLY, AUDITED, SCHEMA
 from shared.db.ddl import finish_schema
+
+SCHEMA = "customer_profile"
+# The tables as they were at this revision (tables.AUDITED grows with later revisions).
+AUDITED = ("customers", "balances", "translations", "vendors")
+APPEND_ONLY = ("activity",)
 
 TRANSLATIONS = [
     # (text_key, en, af): placeholders are filled from the activity's details
@@ -226,7 +230,12 @@ def upgrade() -> None:
             for language, text in (("en", en), ("af", af))
         ],
     )
-    finish_schema(SCHEMA, audited=AUDITED, append_only=APPEND_ONLY)
+    # The tables as this revision created them (tables.py moves on with later revisions).
+    finish_schema(
+        SCHEMA,
+        audited=("customers", "balances", "translations", "vendors"),
+        append_only=("activity",),
+    )
 
 
 def downgrade() -> None:

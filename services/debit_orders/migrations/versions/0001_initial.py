@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from services.debit_orders.tables import APPEND_ONLY, AUDITED, SCHEMA
 from shared.db.ddl import finish_schema
+
+SCHEMA = "debit_orders"
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -139,7 +140,10 @@ def upgrade() -> None:
         schema="debit_orders",
     )
     # ### end Alembic commands ###
-    finish_schema(SCHEMA, audited=AUDITED, append_only=APPEND_ONLY)
+    # The tables as this revision created them (tables.py moves on with later revisions).
+    finish_schema(
+        SCHEMA, audited=("received_files", "payouts", "customers"), append_only=("rejects",)
+    )
 
 
 def downgrade() -> None:

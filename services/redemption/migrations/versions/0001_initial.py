@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from services.redemption.tables import APPEND_ONLY, AUDITED, SCHEMA
 from shared.db.ddl import finish_schema
+
+SCHEMA = "redemption"
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -234,7 +235,12 @@ def upgrade() -> None:
         schema="redemption",
     )
     # ### end Alembic commands ###
-    finish_schema(SCHEMA, audited=AUDITED, append_only=APPEND_ONLY)
+    # The tables as this revision created them (tables.py moves on with later revisions).
+    finish_schema(
+        SCHEMA,
+        audited=("customers", "vendors", "accounts", "lots"),
+        append_only=("journal_transactions", "journal_entries", "redemptions", "allocations"),
+    )
 
 
 def downgrade() -> None:

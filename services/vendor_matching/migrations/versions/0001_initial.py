@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from services.vendor_matching.tables import APPEND_ONLY, AUDITED, SCHEMA
 from shared.db.ddl import finish_schema
+
+SCHEMA = "vendor_matching"
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -196,7 +197,18 @@ def upgrade() -> None:
         schema="vendor_matching",
     )
     # ### end Alembic commands ###
-    finish_schema(SCHEMA, audited=AUDITED, append_only=APPEND_ONLY)
+    # The tables as this revision created them (tables.py moves on with later revisions).
+    finish_schema(
+        SCHEMA,
+        audited=(
+            "vendors",
+            "vendor_merchant_ids",
+            "vendor_user_codes",
+            "vendor_aliases",
+            "review_queue",
+        ),
+        append_only=("match_results",),
+    )
 
 
 def downgrade() -> None:

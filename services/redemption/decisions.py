@@ -1,0 +1,329 @@
+"""Deciding vendor gateways' requests: redeem, authorize, capture, void, cancel.
+
+Every request gets exactly one decision, recorded (redemptions) and published. The
+customer's account row is locked first (sorted across the batch), then holds and lots, the
+same order as the lapse and expiry runs, so they never deadlock and never overdraw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts.loyalty import BalanceChanged, CashbackPayoutRequested
+from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
+from services.redemption import repository
+from services.redemption.domain import (
+    CASHBACK_CENTS_PER_POINT,
+    SPENDABLE,
+    InsufficientPointsError,
+    allocate_fifo,
+    reason_text,
+)
+from services.redemption.ledger import BREAKAGE, REDEEMED, customer_account
+from services.redemption.repository import Account, Customer
+from shared.messaging.uow import Inbound, UnitOfWork
+
+DECIDED_TOPIC = "loyalty.redemption.decided.v1"
+BALANCE_TOPIC = "loyalty.wallet.balance-changed.v1"
+PAYOUT_TOPIC = "loyalty.cashback.payout-requested.v1"
+HOLD_LAPSE = timedelta(minutes=15)
+
+
+class Declined(Exception):  # noqa: N818  (a decision, not a failure)
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Outcome:
+    points: int = 0
+    taken: list[tuple[int, int]] = field(default_factory=list)
+    cause: str | None = None  # the balance movement, if any
+    change: int = 0
+
+
+@dataclass
+class Decider:
+    hold_lapse: timedelta = HOLD_LAPSE
+
+    async def decide_batch(
+        self, uow: UnitOfWork, batch: Sequence[Inbound[RedemptionRequested]]
+    ) -> None:
+        """One decision per request; a repeated request gets the original decision again."""
+        requests = [i.message for i in batch]
+        earlier = await repository.decisions_by_request(
+            uow.conn, ((r.vendor_id, r.request_id, r.action) for r in requests)
+        )
+        known = await repository.customers(uow.conn, (r.customer_no for r in requests))
+        vendors = await repository.vendors_accepting(uow.conn, (r.vendor_id for r in requests))
+        accounts = await repository.lock_accounts(
+            uow.conn, ((r.customer_no, SPENDABLE) for r in requests)
+        )
+        now = datetime.now(UTC)
+        for request in requests:
+            key = (request.vendor_id, request.request_id, request.action)
+            if key in earlier:
+                republish(uow, earlier[key], request.message_id, now)
+                continue
+            customer = known.get(request.customer_no)
+            account = accounts[(request.customer_no, SPENDABLE)]
+            decision = await self._decide(uow, request, customer, vendors, account, now)
+            earlier[key] = decision.model_dump(mode="json")
+        await repository.save_balances(uow.conn, accounts)
+
+    async def _decide(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        vendors: dict[str, bool], account: Account, now: datetime,
+    ) -> RedemptionDecided:  # fmt: skip
+        try:
+            check_customer_and_vendor(request, customer, vendors)
+            action = getattr(self, f"_{request.action}")
+            outcome: Outcome = await action(uow, request, customer, account, now)
+            reason = None
+        except Declined as declined:
+            outcome, reason = Outcome(), declined.reason
+        language = customer.preferred_language if customer else "en"
+        text_, text_language = reason_text(reason, language) if reason else (None, language)
+        decision = RedemptionDecided(
+            message_id=f"decided:{request.message_id}",
+            sent_at=now,
+            request_id=request.request_id,
+            vendor_id=request.vendor_id,
+            customer_no=request.customer_no,
+            action=request.action,
+            outcome="declined" if reason else "approved",
+            points=outcome.points,
+            balance_after=account.spendable,
+            reason_code=reason,
+            reason_text=text_,
+            language=text_language,
+            decided_at=now,
+        )
+        redemption_id = await repository.record_redemption(
+            uow.conn,
+            {
+                "vendor_id": request.vendor_id, "request_id": request.request_id,
+                "action": request.action, "message_id": request.message_id,
+                "customer_no": request.customer_no, "points": outcome.points,
+                "outcome": decision.outcome, "reason_code": reason,
+                "decision": decision.model_dump_json(), "decided_at": now,
+            },
+        )  # fmt: skip
+        uow.publish(DECIDED_TOPIC, request.customer_no, decision)
+        if outcome.taken:
+            await self._spend(uow, request, customer, account, outcome, redemption_id, now)
+        if outcome.cause is not None:
+            uow.publish(BALANCE_TOPIC, request.customer_no, balance_changed(
+                f"{request.vendor_id}:{request.request_id}:{request.action}",
+                request.customer_no, outcome.change, account, outcome.cause, now,
+            ))  # fmt: skip
+        return decision
+
+    # --- the actions -------------------------------------------------------------------
+
+    async def _redeem(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        points = _positive(request.points)
+        _check_cashback(request, customer)
+        if points > account.spendable:
+            raise Declined("insufficient_points")
+        taken = await _allocate(uow, request.customer_no, points, now)
+        account.balance -= points
+        return Outcome(points, taken, "redemption", -points)
+
+    async def _authorize(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        del customer
+        points = _positive(request.points)
+        if points > account.spendable:
+            raise Declined("insufficient_points")
+        created = await repository.open_hold(
+            uow.conn, request.vendor_id, request.request_id, request.customer_no, points,
+            now + self.hold_lapse,
+        )  # fmt: skip
+        if not created:
+            raise Declined("invalid_request")  # this request id already holds points
+        account.held += points
+        return Outcome(points, [], "hold", 0)
+
+    async def _capture(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        hold = await repository.lock_open_hold(uow.conn, request.vendor_id, request.request_id)
+        if hold is None or hold.customer_no != request.customer_no:
+            raise Declined("hold_not_found")
+        points = hold.points if request.points is None else request.points
+        if points > hold.points:
+            raise Declined("invalid_request")  # never more than was held
+        _check_cashback(request, customer)
+        taken = await _allocate(uow, request.customer_no, points, now)
+        await repository.resolve_hold(uow.conn, hold.hold_id, "captured", now)
+        account.held -= hold.points
+        account.balance -= points
+        return Outcome(points, taken, "capture", -points)
+
+    async def _void(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        del customer
+        hold = await repository.lock_open_hold(uow.conn, request.vendor_id, request.request_id)
+        if hold is None or hold.customer_no != request.customer_no:
+            raise Declined("hold_not_found")
+        await repository.resolve_hold(uow.conn, hold.hold_id, "voided", now)
+        account.held -= hold.points
+        return Outcome(hold.points, [], "void", 0)
+
+    async def _cancel(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        """Points go back to the lots they came from; those of expired lots to breakage."""
+        del customer
+        spent = await repository.approved_spend(uow.conn, request.vendor_id, request.request_id)
+        if spent is None or spent.customer_no != request.customer_no:
+            raise Declined("redemption_not_found")
+        allocations = await repository.lock_allocations(uow.conn, spent.redemption_id)
+        today = now.date()
+        back = [(a.lot_id, a.points) for a in allocations if not a.expired(today)]
+        lost = sum(a.points for a in allocations if a.expired(today))
+        returned = sum(p for _, p in back)
+        if not await repository.record_cancellation(
+            uow.conn, spent.redemption_id, request.message_id, returned, lost
+        ):
+            raise Declined("redemption_not_found")  # cancelled before
+        await repository.consume_lots(uow.conn, [(lot, -p) for lot, p in back])
+        txn = await repository.claim_journal(
+            uow.conn, "cancel", [(str(spent.redemption_id), request.customer_no, SPENDABLE)]
+        )
+        txn_id = txn[str(spent.redemption_id)]
+        entries = [(txn_id, REDEEMED.format(currency=SPENDABLE), -(returned + lost))]
+        if returned:
+            entries.append((txn_id, customer_account(request.customer_no, SPENDABLE), returned))
+        if lost:
+            entries.append((txn_id, BREAKAGE.format(currency=SPENDABLE), lost))
+        await repository.write_entries(uow.conn, entries)
+        account.balance += returned
+        return Outcome(returned, [], "cancel", returned)
+
+    # --- spending lots -----------------------------------------------------------------
+
+    async def _spend(
+        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
+        account: Account, outcome: Outcome, redemption_id: int, now: datetime,
+    ) -> None:  # fmt: skip
+        del account
+        await repository.consume_lots(uow.conn, outcome.taken)
+        await repository.record_allocations(uow.conn, redemption_id, outcome.taken)
+        txn = await repository.claim_journal(
+            uow.conn, "redemption", [(str(redemption_id), request.customer_no, SPENDABLE)]
+        )
+        txn_id = txn[str(redemption_id)]
+        await repository.write_entries(uow.conn, [
+            (txn_id, customer_account(request.customer_no, SPENDABLE), -outcome.points),
+            (txn_id, REDEEMED.format(currency=SPENDABLE), outcome.points),
+        ])  # fmt: skip
+        if request.reward == "cash_back" and customer and customer.cashback_account_no:
+            uow.publish(PAYOUT_TOPIC, request.customer_no, payout(
+                redemption_id, request, customer, outcome.points, now
+            ))  # fmt: skip
+
+
+def check_customer_and_vendor(
+    request: RedemptionRequested, customer: Customer | None, vendors: dict[str, bool]
+) -> None:
+    if customer is None:
+        raise Declined("unknown_customer")
+    if not customer.loyalty_member or customer.status == "closed":
+        raise Declined("not_a_member")
+    if not vendors.get(request.vendor_id, False):
+        raise Declined("vendor_not_accepted")  # unknown vendors do not accept points either
+
+
+def _positive(points: int | None) -> int:
+    if points is None or points <= 0:
+        raise Declined("invalid_request")
+    return points
+
+
+def _check_cashback(request: RedemptionRequested, customer: Customer | None) -> None:
+    if request.reward == "cash_back" and not (customer and customer.cashback_account_no):
+        raise Declined("no_cashback_account")
+
+
+async def _allocate(
+    uow: UnitOfWork, customer_no: str, points: int, now: datetime
+) -> list[tuple[int, int]]:
+    lots = await repository.lock_lots(uow.conn, customer_no, SPENDABLE)
+    try:
+        return allocate_fifo(lots, points, now.date())
+    except InsufficientPointsError as exc:
+        raise Declined("insufficient_points") from exc
+
+
+def payout(
+    redemption_id: int, request: RedemptionRequested, customer: Customer, points: int,
+    now: datetime,
+) -> CashbackPayoutRequested:  # fmt: skip
+    narrative, language = reason_text("cashback_narrative", customer.preferred_language)
+    return CashbackPayoutRequested(
+        message_id=f"payout:{redemption_id}",
+        sent_at=now,
+        payout_id=f"PO-{redemption_id:012d}",
+        customer_no=request.customer_no,
+        account_no=customer.cashback_account_no or "",
+        amount_cents=points * CASHBACK_CENTS_PER_POINT,
+        currency="ZAR",
+        points=points,
+        reference=f"LYPO{redemption_id:012d}",
+        narrative=narrative[:30],
+        language=language,
+        requested_at=now,
+    )
+
+
+def balance_changed(
+    reference: str, customer_no: str, change: int, account: Account, cause: str, now: datetime,
+    currency: str = SPENDABLE,
+) -> BalanceChanged:  # fmt: skip
+    return BalanceChanged(
+        message_id=f"balance:{cause}:{reference}",
+        sent_at=now,
+        customer_no=customer_no,
+        currency=currency,  # type: ignore[arg-type]
+        change=change,
+        balance=account.balance,
+        held=account.held,
+        cause=cause,  # type: ignore[arg-type]
+        reference=reference,
+        occurred_at=now,
+    )
+
+
+def republish(uow: UnitOfWork, original: dict[str, Any], message_id: str, now: datetime) -> None:
+    """The original decision again, as a new message (the gateway may have missed it)."""
+    decision = RedemptionDecided.model_validate(
+        {**original, "message_id": f"decided-again:{message_id}:{now.timestamp()}", "sent_at": now}
+    )
+    uow.publish(DECIDED_TOPIC, decision.customer_no, decision)
+
+
+async def redeliver_decisions(
+    uow: UnitOfWork, batch: Sequence[Inbound[RedemptionRequested]]
+) -> None:
+    """A repeated message id: publish the decision it got, never decide again."""
+    stored = await repository.decisions_by_message(uow.conn, (i.message.message_id for i in batch))
+    now = datetime.now(UTC)
+    for item in batch:
+        original = stored.get(item.message.message_id)
+        if original is not None:
+            republish(uow, original, item.message.message_id, now)
