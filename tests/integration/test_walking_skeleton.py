@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -31,8 +32,9 @@ async def _register_vendor(endpoints: Endpoints, url: str, tmp_path) -> None:
         "LOYALTY_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "LOYALTY_DATABASE_URL": endpoints.database_url,
     }
-    done = subprocess.run(
-        [sys.executable, "-c", "from shared.cli import main; main()", "vendors", "import", str(csv)],
+    command = [sys.executable, "-c", "from shared.cli import main; main()"]
+    done = await asyncio.to_thread(
+        subprocess.run, [*command, "vendors", "import", str(csv)],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
