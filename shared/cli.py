@@ -23,6 +23,7 @@ PLUGINS = (
     "services.vendor_matching.cli",
     "services.debit_orders.cli",
     "services.customer_profile.cli",
+    "services.redemption.cli",
     "shared.deploy.cli",
     "shared.up",
 )

@@ -228,3 +228,23 @@ async def test_every_journal_transaction_balances(wallet: AsyncEngine) -> None:
                  "GROUP BY txn_id HAVING SUM(amount) <> 0) t")
         )  # fmt: skip
     assert unbalanced == 0
+
+
+async def test_the_wallet_view_shows_balance_held_debt_lots_holds_and_redemptions(
+    wallet: AsyncEngine,
+) -> None:
+    from services.redemption.cli import wallet_view
+
+    customer = await member(wallet)
+    await credit(wallet, customer, 90, date(2027, 2, 28))
+    await decide(wallet, request(customer, "authorize", 10, "V1"))
+    await decide(wallet, request(customer, "redeem", 30, "V2"))
+    view = await wallet_view(wallet, customer)
+    assert {k: view[k] for k in ("customer_no", "balance", "held", "debt")} == {
+        "customer_no": customer, "balance": 60, "held": 10, "debt": 0,
+    }  # fmt: skip
+    assert [(lot["starting"], lot["current"]) for lot in view["lots"]] == [(90, 60)]
+    assert [h["state"] for h in view["holds"]] == ["open"]
+    assert {(r["action"], r["outcome"]) for r in view["redemptions"]} == {
+        ("authorize", "approved"), ("redeem", "approved"),
+    }  # fmt: skip
