@@ -1,4 +1,10 @@
-"""Base classes of every message: an id, a send time, frozen, self-documenting fields."""
+"""Base classes of every message and the field types they share.
+
+Every field documents itself (`description`, `examples`): the JSON Schemas and AsyncAPI
+documents in this package are generated from these models. Money is integer cents and
+points are integers, never floats; integers and booleans are strict, so `"100"`, `12.5`,
+`12.0`, `1` for `true` are schema violations (dead-lettered), not silently coerced.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +50,6 @@ Currency = Annotated[
     str,
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["ZAR"]),
 ]
-Points = Annotated[int, Field(strict=True, description="Whole points.", examples=[25])]
-StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class BankMessage(BaseModel):

@@ -1,9 +1,16 @@
-"""The topic registry: one descriptor per topic (producers, consumers, key, versions)."""
+"""The topic registry: one descriptor per topic (key, partitions, producers, consumers,
+schema versions, compatibility mode), after getsentry/sentry-kafka-schemas.
+
+The generated JSON Schemas, AsyncAPI documents, Strimzi topics and the services'
+subscriptions are all checked against this module.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -23,20 +30,54 @@ from contracts.loyalty import (
 from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 
 SERVICES = ("vendor_matching", "accrual", "redemption", "customer_profile", "debit_orders")
+# What each service answers (ARCHITECTURE.md); the AsyncAPI documents' descriptions.
+SERVICE_ROLES: Mapping[str, str] = {
+    "vendor_matching": "Which vendor is this bank transaction with?",
+    "accrual": "How many points does this activity earn?",
+    "redemption": "Can this customer spend N points, and from which lots?",
+    "customer_profile": "Who is this customer, and what have they done?",
+    "debit_orders": "The mainframe batch gateway: DOEXEC files in, LYCRED files out.",
+}
+# Producers and consumers outside this repository.
+EXTERNAL_PARTIES = (
+    "bank.card_system",
+    "bank.core_banking",
+    "bank.cif",
+    "vendor_gateway",
+    "console",
+)
 PARTITIONS = 8  # every customer-keyed topic has the same count: they are co-partitioned
+TOPIC_NAME = re.compile(r"^[a-z]+\.[a-z-]+\.[a-z-]+\.v[1-9][0-9]*$")
+
+Key = Literal["customer_no", "vendor_id"]
+Compatibility = Literal["BACKWARD"]
 
 
 @dataclass(frozen=True)
 class TopicDescriptor:
+    """A topic: who writes it, who reads it, its record key and its schema versions."""
+
     name: str
     description: str
     versions: Mapping[int, type[BaseModel]]
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
-    key: str = "customer_no"
+    key: Key = "customer_no"
     partitions: int = PARTITIONS
-    compatibility: str = "BACKWARD"
-    owner: str = field(default="")
+    # BACKWARD: a consumer on the newest schema reads every message written under the
+    # released one, so consumers upgrade first (checked by `loyalty contracts check`).
+    compatibility: Compatibility = "BACKWARD"
+
+    def __post_init__(self) -> None:
+        if not TOPIC_NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not <domain>.<entity>.<event>.v<N>")
+        if not self.versions:
+            raise ValueError(f"{self.name}: no schema version")
+        if self.key not in self.latest.model_fields:
+            raise ValueError(f"{self.name}: key {self.key!r} is not a field of the message")
+        unknown = set(self.producers + self.consumers) - set(SERVICES) - set(EXTERNAL_PARTIES)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown producers or consumers {sorted(unknown)}")
 
     @property
     def latest_version(self) -> int:
@@ -44,15 +85,17 @@ class TopicDescriptor:
 
     @property
     def latest(self) -> type[BaseModel]:
+        """The model of the newest schema version."""
         return self.versions[self.latest_version]
 
     @property
     def dlq(self) -> str:
+        """The dead-letter topic: same key and partitions, the failed record and its reason."""
         return f"{self.name}.dlq"
 
 
 def _topic(name: str, model: type[BaseModel], description: str, producers: tuple[str, ...],
-           consumers: tuple[str, ...], *, key: str = "customer_no") -> TopicDescriptor:  # fmt: skip
+           consumers: tuple[str, ...], *, key: Key = "customer_no") -> TopicDescriptor:  # fmt: skip
     return TopicDescriptor(name, description, {1: model}, producers, consumers, key=key)
 
 
@@ -112,25 +155,36 @@ TOPICS: dict[str, TopicDescriptor] = {
 
 
 def descriptor(name: str) -> TopicDescriptor:
+    """The descriptor of a topic; KeyError names the unknown topic."""
     try:
         return TOPICS[name]
     except KeyError:
         raise KeyError(f"unknown topic {name!r}") from None
 
 
-def model_for(name: str) -> type[BaseModel]:
-    return descriptor(name).latest
+def model_for(name: str, version: int | None = None) -> type[BaseModel]:
+    """The message model of a topic: its latest schema version unless one is named."""
+    topic = descriptor(name)
+    if version is None:
+        return topic.latest
+    try:
+        return topic.versions[version]
+    except KeyError:
+        raise KeyError(f"{name} has no schema version {version}") from None
 
 
 def topics_consumed_by(service: str) -> list[str]:
+    """Topics a service (or an outside party) reads, in registry order."""
     return [t.name for t in TOPICS.values() if service in t.consumers]
 
 
 def topics_produced_by(service: str) -> list[str]:
+    """Topics a service (or an outside party) writes, in registry order."""
     return [t.name for t in TOPICS.values() if service in t.producers]
 
 
 def all_topic_names(*, include_dlq: bool = True) -> list[str]:
+    """Every topic name, sorted; with each dead-letter topic unless include_dlq=False."""
     names = list(TOPICS)
     if include_dlq:
         names += [t.dlq for t in TOPICS.values()]
