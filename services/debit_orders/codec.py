@@ -1,36 +1,60 @@
 """Encode and decode fields and records of the bank's fixed-width EBCDIC files.
 
-PIC X: code page 037, left-justified, padded with EBCDIC spaces (0x40).
-PIC 9 (zoned): one EBCDIC digit per byte (0xF0..0xF9), right-justified, zero-filled.
-COMP-3 (packed): two digits per byte, the last nibble the sign: C or F positive, D or B
-negative. We write C for signed fields and F for unsigned ones, as IBM compilers do.
-Dates are PIC 9(8) YYYYMMDD; 00000000 means none.
+- PIC X: code page 037, left-justified, padded with EBCDIC spaces (0x40). Decoding drops the
+  trailing padding. Text is NFC-normalised before encoding, so a decomposed "e" + U+0302
+  becomes the single cp037 letter "ê" rather than an error.
+- PIC 9 (zoned): one EBCDIC digit per byte (0xF0..0xF9), right-justified, zero-filled.
+  Unsigned only: any other byte, including a signed zone (0xC_/0xD_), is an error.
+- COMP-3 (packed): two digits per byte, the last nibble the sign. Decoding accepts C and F as
+  positive, D and B as negative (a negative sign in an unsigned field is an error), and
+  rejects any other sign and any digit nibble above 9. A field of an even number of digits
+  has a spare high-order nibble, which must be 0.
+  Encoding writes C for a positive (or zero) signed field, D for a negative one, and F for
+  an unsigned field. These are IBM's preferred signs (the compiler's own output for
+  S9(n) and 9(n) COMP-3) and the only ones a COBOL NUMERIC class test accepts for each: an
+  unsigned packed field signed C fails `IF field IS NUMERIC` on the bank's side (GnuCOBOL
+  behaves the same; tests/cobol checks it).
+- V99: the implied decimals are not stored; values are integers in the smallest unit (cents).
+- Dates: PIC 9(8) fields named ...-DATE are YYYYMMDD as `datetime.date`, 00000000 is None,
+  and an impossible date (20250231) is an error.
+
+Encoding never truncates: a number too large for its picture, text longer than its field or
+with characters outside code page 037 is a FieldError. A caller that wants a narrative cut to
+fit says so with `truncate_text`.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 
 from services.debit_orders.copybook import Field, Layout
 
 CODEPAGE = "cp037"
-SPACE = 0x40
-POSITIVE = frozenset({0xC, 0xF})
-NEGATIVE = frozenset({0xD, 0xB})
+SPACE = b"\x40"
 Value = str | int | date | None
+
+_ZONED_DIGITS = bytes(range(0xF0, 0xFA))
+_ZONED_TO_ASCII = bytes.maketrans(_ZONED_DIGITS, b"0123456789")
+_POSITIVE = "cf"
+_NEGATIVE = "db"
 
 
 class FieldError(ValueError):
-    """A field's bytes (or value) do not fit its picture."""
+    """A field's bytes (or a value to encode) do not fit its picture."""
 
 
 class RecordError(ValueError):
-    """A record could not be decoded: which record, which field, which bytes, why."""
+    """A record could not be decoded: which record, which field, which bytes, and why."""
 
     def __init__(self, record_no: int, field: str, raw: bytes, reason: str) -> None:
         self.record_no, self.field, self.raw, self.reason = record_no, field, raw, reason
         super().__init__(f"record {record_no}, field {field} (bytes {raw.hex(' ')}): {reason}")
+
+    @property
+    def raw_hex(self) -> str:
+        return self.raw.hex()
 
 
 def decode_alnum(raw: bytes) -> str:
@@ -38,127 +62,172 @@ def decode_alnum(raw: bytes) -> str:
 
 
 def encode_alnum(text: str, length: int) -> bytes:
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     try:
         encoded = text.encode(CODEPAGE)
     except UnicodeEncodeError as exc:
-        raise FieldError(f"{text!r} has characters outside code page 037") from exc
+        bad = text[exc.start : exc.end]
+        raise FieldError(
+            f"{text!r} has characters outside code page 037: {bad!r} at position {exc.start}"
+        ) from exc
     if len(encoded) > length:
-        raise FieldError(f"{text!r} is longer than {length} characters")
-    return encoded + bytes([SPACE]) * (length - len(encoded))
+        raise FieldError(f"{text!r} is {len(encoded)} characters, longer than {length}")
+    return encoded + SPACE * (length - len(encoded))
+
+
+def truncate_text(text: str, length: int) -> str:
+    """Text cut to fit a PIC X(length) field, on purpose (narratives); still cp037 or an error."""
+    text = unicodedata.normalize("NFC", text)
+    encode_alnum(text, len(text))  # characters outside code page 037 are still an error
+    return text[:length].rstrip(" ")  # cp037 has one byte per character
 
 
 def decode_zoned(raw: bytes) -> int:
-    value = 0
-    for byte in raw:
-        if byte >> 4 != 0xF or byte & 0xF > 9:
-            raise FieldError(f"byte {byte:02x} is not a zoned decimal digit")
-        value = value * 10 + (byte & 0xF)
-    return value
+    if raw.translate(None, _ZONED_DIGITS):
+        bad = next(b for b in raw if b not in _ZONED_DIGITS)
+        raise FieldError(f"byte {bad:02x} is not a zoned decimal digit (f0..f9)")
+    return int(raw.translate(_ZONED_TO_ASCII))
 
 
 def encode_zoned(value: int, digits: int) -> bytes:
-    if value < 0 or value >= 10**digits:
-        raise FieldError(f"{value} does not fit PIC 9({digits})")
-    return bytes(0xF0 | int(d) for d in str(value).rjust(digits, "0"))
+    if not 0 <= value < 10**digits:
+        raise FieldError(f"{value} does not fit {digits} unsigned digits")
+    return f"{value:0{digits}d}".encode(CODEPAGE)
 
 
-def decode_packed(raw: bytes, *, signed: bool) -> int:
-    nibbles = [n for byte in raw for n in (byte >> 4, byte & 0xF)]
-    sign = nibbles.pop()
-    value = 0
-    for nibble in nibbles:
-        if nibble > 9:
-            raise FieldError(f"nibble {nibble:x} is not a decimal digit")
-        value = value * 10 + nibble
-    if sign in POSITIVE:
+def decode_packed(raw: bytes, *, signed: bool, digits: int | None = None) -> int:
+    hexed = raw.hex()
+    body, sign = hexed[:-1], hexed[-1:]
+    if not body.isdigit():
+        bad = next(c for c in body if not c.isdigit())
+        raise FieldError(f"nibble {bad} is not a decimal digit")
+    if digits is not None and len(body) > digits and body[0] != "0":
+        raise FieldError(f"the spare high-order nibble is {body[0]}, not 0")
+    value = int(body)
+    if sign in _POSITIVE:
         return value
-    if sign in NEGATIVE:
+    if sign in _NEGATIVE:
         if not signed:
-            raise FieldError("negative sign in an unsigned field")
+            raise FieldError(f"negative sign {sign} in an unsigned field")
         return -value
-    raise FieldError(f"sign nibble {sign:x} is not C, F, D or B")
+    raise FieldError(f"sign nibble {sign} is not C, F, D or B")
 
 
 def encode_packed(value: int, digits: int, *, signed: bool) -> bytes:
-    if not signed and value < 0:
+    if value < 0 and not signed:
         raise FieldError(f"{value} is negative for an unsigned field")
     if abs(value) >= 10**digits:
         raise FieldError(f"{value} does not fit {digits} digits")
-    sign = (0xD if value < 0 else 0xC) if signed else 0xF
-    text = str(abs(value)).rjust(digits + (1 - digits % 2), "0")  # odd count + sign = bytes
-    nibbles = [int(d) for d in text] + [sign]
-    return bytes((nibbles[i] << 4) | nibbles[i + 1] for i in range(0, len(nibbles), 2))
-
-
-def _is_date(f: Field) -> bool:
-    return f.kind == "zoned" and f.digits == 8 and f.name.endswith("-DATE")
+    sign = ("d" if value < 0 else "c") if signed else "f"
+    width = digits | 1  # an odd number of digit nibbles plus the sign fills whole bytes
+    return bytes.fromhex(f"{abs(value):0{width}d}{sign}")
 
 
 def decode_field(f: Field, raw: bytes) -> Value:
     if f.kind == "alnum":
         return decode_alnum(raw)
     if f.kind == "packed":
-        return decode_packed(raw, signed=f.signed)
-    number = decode_zoned(raw)
-    if not _is_date(f):
-        return number
-    if number == 0:
-        return None
-    try:
-        return date(number // 10000, number // 100 % 100, number % 100)
-    except ValueError as exc:
-        raise FieldError(f"{number:08d} is not a date") from exc
+        return decode_packed(raw, signed=f.signed, digits=f.digits)
+    return _zoned(decode_zoned(raw), f)
 
 
 def encode_field(f: Field, value: Value) -> bytes:
     if f.kind == "alnum":
-        return encode_alnum(str(value or ""), f.length)
-    if _is_date(f):
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise FieldError(f"needs text, got {value!r}")
+        return encode_alnum(value, f.length)
+    if f.is_date:
         if value is None:
             return encode_zoned(0, 8)
         if not isinstance(value, date):
-            raise FieldError(f"{f.name} needs a date, got {value!r}")
-        return encode_zoned(int(f"{value:%Y%m%d}"), 8)
-    if not isinstance(value, int):
-        raise FieldError(f"{f.name} needs an integer, got {value!r}")
+            raise FieldError(f"needs a date or None, got {value!r}")
+        return encode_zoned(value.year * 10000 + value.month * 100 + value.day, 8)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(f"needs an integer, got {value!r}")
     if f.kind == "packed":
         return encode_packed(value, f.digits, signed=f.signed)
     return encode_zoned(value, f.digits)
 
 
 def decode_record(layout: Layout, data: bytes, record_no: int) -> dict[str, Value]:
-    """Every named field of the record (fillers skipped); RecordError on the first bad one."""
-    if len(data) != layout.length:
-        raise RecordError(record_no, layout.name, data[:16], f"record is {len(data)} bytes")
+    """Every named field of the record (fillers skipped); RecordError on the first bad one.
+
+    A field with 88-level conditions must hold one of their values. The record's text and
+    hex are decoded once and sliced per field (several times faster than field by field);
+    a slice that does not look right is decoded again by the field's own decoder, which
+    gives the reason.
+    """
+    if len(data) != layout.lrecl:
+        raise RecordError(
+            record_no, layout.name, data[:16], f"record is {len(data)} bytes, not {layout.lrecl}"
+        )
+    text = data.decode(CODEPAGE)
+    hexed = data.hex()
     values: dict[str, Value] = {}
-    for f in layout.fields:
-        if f.name.startswith("FILLER"):
-            continue
-        raw = data[f.offset : f.offset + f.length]
+    for f in layout.data_fields:
+        start, end = f.offset, f.end
         try:
-            value = decode_field(f, raw)
-        except (FieldError, UnicodeDecodeError) as exc:
-            raise RecordError(record_no, f.name, raw, str(exc)) from exc
+            if f.kind == "alnum":
+                value: Value = text[start:end].rstrip(" ")
+            elif f.kind == "packed":
+                body = hexed[2 * start : 2 * end - 1]
+                if (
+                    body.isdigit()
+                    and hexed[2 * end - 1] in _POSITIVE
+                    and (f.digits % 2 or body[0] == "0")
+                ):
+                    value = int(body)
+                else:
+                    value = decode_packed(data[start:end], signed=f.signed, digits=f.digits)
+            else:
+                digits = text[start:end]
+                if digits.isdigit() and digits.isascii():
+                    value = _zoned(int(digits), f) if f.is_date else int(digits)
+                else:
+                    value = decode_field(f, data[start:end])
+        except FieldError as exc:
+            raise RecordError(
+                record_no, f.name, data[start:end], f"PIC {f.picture}: {exc}"
+            ) from exc
         if f.values and value not in f.values:
-            raise RecordError(record_no, f.name, raw, f"{value!r} is not one of {f.values}")
+            raise RecordError(
+                record_no, f.name, data[start:end], f"{value!r} is not one of {f.values}"
+            )
         values[f.name] = value
     return values
 
 
+def _zoned(number: int, f: Field) -> int | date | None:
+    if not f.is_date:
+        return number
+    if number == 0:
+        return None
+    try:
+        return date(number // 10000, number // 100 % 100, number % 100)
+    except ValueError as exc:
+        raise FieldError(f"{number:08d} is not a date ({exc})") from exc
+
+
 def encode_record(layout: Layout, values: Mapping[str, Value]) -> bytes:
-    """The record's bytes; fillers are spaces; unknown or missing names are errors."""
-    unknown = set(values) - set(layout.by_name)
+    """The record's bytes; fillers are EBCDIC spaces; unknown or missing names are errors."""
+    unknown = set(values) - {f.name for f in layout.data_fields}
     if unknown:
         raise FieldError(f"{layout.name} has no field(s) {sorted(unknown)}")
     parts = []
     for f in layout.fields:
-        if f.name.startswith("FILLER"):
-            parts.append(bytes([SPACE]) * f.length)
+        if f.is_filler:
+            parts.append(SPACE * f.length)
             continue
         if f.name not in values:
             raise FieldError(f"{layout.name}: {f.name} is missing")
+        value = values[f.name]
+        if f.values and value not in f.values:
+            raise FieldError(f"{f.name}: {value!r} is not one of {f.values}")
         try:
-            parts.append(encode_field(f, values[f.name]))
+            parts.append(encode_field(f, value))
         except FieldError as exc:
-            raise FieldError(f"{f.name}: {exc}") from exc
+            raise FieldError(f"{f.name} (PIC {f.picture}): {exc}") from exc
     return b"".join(parts)
