@@ -17,8 +17,11 @@ from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import repository
 from services.redemption.domain import (
     CASHBACK_CENTS_PER_POINT,
+    DECLINE_REASONS,
     SPENDABLE,
     InsufficientPointsError,
+    Lot,
+    LotBook,
     allocate_fifo,
     reason_text,
 )
@@ -34,6 +37,8 @@ HOLD_LAPSE = timedelta(minutes=15)
 
 class Declined(Exception):  # noqa: N818  (a decision, not a failure)
     def __init__(self, reason: str) -> None:
+        if reason not in DECLINE_REASONS:
+            raise ValueError(f"no such decline reason: {reason}")
         super().__init__(reason)
         self.reason = reason
 
@@ -47,42 +52,97 @@ class Outcome:
 
 
 @dataclass
+class Spend:
+    """Points an approved redeem or capture took, written with the rest of the batch."""
+
+    key: tuple[str, str, str]
+    request: RedemptionRequested
+    customer: Customer | None
+    points: int
+    taken: list[tuple[int, int]]
+
+
+@dataclass
+class Pending:
+    """What a decisions batch writes at its end: one statement per table, not per request."""
+
+    book: LotBook
+    decided: list[dict[str, Any]] = field(default_factory=list)
+    spends: list[Spend] = field(default_factory=list)
+
+    async def write(self, uow: UnitOfWork, now: datetime) -> None:
+        ids = await repository.record_redemptions(uow.conn, self.decided)
+        await repository.consume_lots(uow.conn, self.book.drain())
+        await repository.record_allocations(uow.conn, [
+            (ids[s.key], lot_id, points) for s in self.spends for lot_id, points in s.taken
+        ])  # fmt: skip
+        txns = await repository.claim_journal(uow.conn, "redemption", [
+            (str(ids[s.key]), s.request.customer_no, SPENDABLE) for s in self.spends
+        ])  # fmt: skip
+        entries: list[tuple[int, str, int]] = []
+        for spend in self.spends:
+            txn_id = txns[str(ids[spend.key])]
+            entries += [
+                (txn_id, customer_account(spend.request.customer_no, SPENDABLE), -spend.points),
+                (txn_id, REDEEMED.format(currency=SPENDABLE), spend.points),
+            ]
+            customer = spend.customer
+            if spend.request.reward == "cash_back" and customer and customer.cashback_account_no:
+                uow.publish(PAYOUT_TOPIC, spend.request.customer_no, payout(
+                    ids[spend.key], spend.request, customer, spend.points, now
+                ))  # fmt: skip
+        await repository.write_entries(uow.conn, entries)
+        self.decided.clear()
+        self.spends.clear()
+
+
+@dataclass
 class Decider:
     hold_lapse: timedelta = HOLD_LAPSE
 
     async def decide_batch(
         self, uow: UnitOfWork, batch: Sequence[Inbound[RedemptionRequested]]
     ) -> None:
-        """One decision per request; a repeated request gets the original decision again."""
+        """One decision per request, in order; a repeated request gets the original again.
+
+        Lots are allocated in memory and all writes happen at the end of the batch, except
+        around a cancel (it reads the redemptions it undoes, so the earlier ones go first).
+        """
         requests = [i.message for i in batch]
         earlier = await repository.decisions_by_request(
             uow.conn, ((r.vendor_id, r.request_id, r.action) for r in requests)
         )
         known = await repository.customers(uow.conn, (r.customer_no for r in requests))
         vendors = await repository.vendors_accepting(uow.conn, (r.vendor_id for r in requests))
-        accounts = await repository.lock_accounts(
-            uow.conn, ((r.customer_no, SPENDABLE) for r in requests)
-        )
+        # Unknown customers are declined without opening an account for them.
+        owners = [(r.customer_no, SPENDABLE) for r in requests if r.customer_no in known]
+        accounts = await repository.lock_accounts(uow.conn, owners)
         now = datetime.now(UTC)
+        spenders = [(r.customer_no, SPENDABLE) for r in requests
+                    if r.customer_no in known and r.action in {"redeem", "capture"}]  # fmt: skip
+        pending = Pending(await repository.lock_open_lots(uow.conn, spenders, now.date()))
         for request in requests:
             key = (request.vendor_id, request.request_id, request.action)
             if key in earlier:
                 republish(uow, earlier[key], request.message_id, now)
                 continue
             customer = known.get(request.customer_no)
-            account = accounts[(request.customer_no, SPENDABLE)]
-            decision = await self._decide(uow, request, customer, vendors, account, now)
+            account = accounts.get((request.customer_no, SPENDABLE), Account(0, 0))
+            if request.action == "cancel":
+                await pending.write(uow, now)
+            decision = await self._decide(uow, pending, request, customer, vendors, account, now)
             earlier[key] = decision.model_dump(mode="json")
+        await pending.write(uow, now)
         await repository.save_balances(uow.conn, accounts)
 
     async def _decide(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        vendors: dict[str, bool], account: Account, now: datetime,
+        self, uow: UnitOfWork, pending: Pending, request: RedemptionRequested,
+        customer: Customer | None, vendors: dict[str, bool], account: Account, now: datetime,
     ) -> RedemptionDecided:  # fmt: skip
         try:
             check_customer_and_vendor(request, customer, vendors)
             action = getattr(self, f"_{request.action}")
-            outcome: Outcome = await action(uow, request, customer, account, now)
+            outcome: Outcome = await action(uow, pending.book, request, customer, account, now)
             reason = None
         except Declined as declined:
             outcome, reason = Outcome(), declined.reason
@@ -103,45 +163,43 @@ class Decider:
             language=text_language,
             decided_at=now,
         )
-        redemption_id = await repository.record_redemption(
-            uow.conn,
-            {
-                "vendor_id": request.vendor_id, "request_id": request.request_id,
-                "action": request.action, "message_id": request.message_id,
-                "customer_no": request.customer_no, "points": outcome.points,
-                "outcome": decision.outcome, "reason_code": reason,
-                "decision": decision.model_dump_json(), "decided_at": now,
-            },
-        )  # fmt: skip
+        key = (request.vendor_id, request.request_id, request.action)
+        pending.decided.append({
+            "vendor_id": request.vendor_id, "request_id": request.request_id,
+            "action": request.action, "message_id": request.message_id,
+            "customer_no": request.customer_no, "points": outcome.points,
+            "outcome": decision.outcome, "reason_code": reason,
+            "decision": decision.model_dump_json(), "decided_at": now,
+        })  # fmt: skip
         uow.publish(DECIDED_TOPIC, request.customer_no, decision)
         if outcome.taken:
-            await self._spend(uow, request, customer, account, outcome, redemption_id, now)
+            pending.spends.append(Spend(key, request, customer, outcome.points, outcome.taken))
         if outcome.cause is not None:
             uow.publish(BALANCE_TOPIC, request.customer_no, balance_changed(
-                f"{request.vendor_id}:{request.request_id}:{request.action}",
-                request.customer_no, outcome.change, account, outcome.cause, now,
+                ":".join(key), request.customer_no, outcome.change, account, outcome.cause, now,
             ))  # fmt: skip
         return decision
 
     # --- the actions -------------------------------------------------------------------
 
     async def _redeem(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, now: datetime,
+        self, uow: UnitOfWork, book: LotBook, request: RedemptionRequested,
+        customer: Customer | None, account: Account, now: datetime,
     ) -> Outcome:  # fmt: skip
+        del uow
         points = _positive(request.points)
         _check_cashback(request, customer)
         if points > account.spendable:
             raise Declined("insufficient_points")
-        taken = await _allocate(uow, request.customer_no, points, now)
+        taken = _allocate(book, request.customer_no, points, now)
         account.balance -= points
         return Outcome(points, taken, "redemption", -points)
 
     async def _authorize(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, now: datetime,
+        self, uow: UnitOfWork, book: LotBook, request: RedemptionRequested,
+        customer: Customer | None, account: Account, now: datetime,
     ) -> Outcome:  # fmt: skip
-        del customer
+        del book, customer
         points = _positive(request.points)
         if points > account.spendable:
             raise Declined("insufficient_points")
@@ -155,8 +213,8 @@ class Decider:
         return Outcome(points, [], "hold", 0)
 
     async def _capture(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, now: datetime,
+        self, uow: UnitOfWork, book: LotBook, request: RedemptionRequested,
+        customer: Customer | None, account: Account, now: datetime,
     ) -> Outcome:  # fmt: skip
         hold = await repository.lock_open_hold(uow.conn, request.vendor_id, request.request_id)
         if hold is None or hold.customer_no != request.customer_no:
@@ -165,17 +223,17 @@ class Decider:
         if points > hold.points:
             raise Declined("invalid_request")  # never more than was held
         _check_cashback(request, customer)
-        taken = await _allocate(uow, request.customer_no, points, now)
+        taken = _allocate(book, request.customer_no, points, now)
         await repository.resolve_hold(uow.conn, hold.hold_id, "captured", now)
         account.held -= hold.points
         account.balance -= points
         return Outcome(points, taken, "capture", -points)
 
     async def _void(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, now: datetime,
+        self, uow: UnitOfWork, book: LotBook, request: RedemptionRequested,
+        customer: Customer | None, account: Account, now: datetime,
     ) -> Outcome:  # fmt: skip
-        del customer
+        del book, customer
         hold = await repository.lock_open_hold(uow.conn, request.vendor_id, request.request_id)
         if hold is None or hold.customer_no != request.customer_no:
             raise Declined("hold_not_found")
@@ -184,8 +242,8 @@ class Decider:
         return Outcome(hold.points, [], "void", 0)
 
     async def _cancel(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, now: datetime,
+        self, uow: UnitOfWork, book: LotBook, request: RedemptionRequested,
+        customer: Customer | None, account: Account, now: datetime,
     ) -> Outcome:  # fmt: skip
         """Points go back to the lots they came from; those of expired lots to breakage."""
         del customer
@@ -194,14 +252,16 @@ class Decider:
             raise Declined("redemption_not_found")
         allocations = await repository.lock_allocations(uow.conn, spent.redemption_id)
         today = now.date()
-        back = [(a.lot_id, a.points) for a in allocations if not a.expired(today)]
+        back = [a for a in allocations if not a.expired(today)]
         lost = sum(a.points for a in allocations if a.expired(today))
-        returned = sum(p for _, p in back)
+        returned = sum(a.points for a in back)
         if not await repository.record_cancellation(
             uow.conn, spent.redemption_id, request.message_id, returned, lost
         ):
             raise Declined("redemption_not_found")  # cancelled before
-        await repository.consume_lots(uow.conn, [(lot, -p) for lot, p in back])
+        await repository.consume_lots(uow.conn, [(a.lot_id, -a.points) for a in back])
+        for a in back:  # later spends of this batch may use them again
+            book.returned((request.customer_no, SPENDABLE), Lot(a.lot_id, a.points, a.expires_at))
         txn = await repository.claim_journal(
             uow.conn, "cancel", [(str(spent.redemption_id), request.customer_no, SPENDABLE)]
         )
@@ -214,28 +274,6 @@ class Decider:
         await repository.write_entries(uow.conn, entries)
         account.balance += returned
         return Outcome(returned, [], "cancel", returned)
-
-    # --- spending lots -----------------------------------------------------------------
-
-    async def _spend(
-        self, uow: UnitOfWork, request: RedemptionRequested, customer: Customer | None,
-        account: Account, outcome: Outcome, redemption_id: int, now: datetime,
-    ) -> None:  # fmt: skip
-        del account
-        await repository.consume_lots(uow.conn, outcome.taken)
-        await repository.record_allocations(uow.conn, redemption_id, outcome.taken)
-        txn = await repository.claim_journal(
-            uow.conn, "redemption", [(str(redemption_id), request.customer_no, SPENDABLE)]
-        )
-        txn_id = txn[str(redemption_id)]
-        await repository.write_entries(uow.conn, [
-            (txn_id, customer_account(request.customer_no, SPENDABLE), -outcome.points),
-            (txn_id, REDEEMED.format(currency=SPENDABLE), outcome.points),
-        ])  # fmt: skip
-        if request.reward == "cash_back" and customer and customer.cashback_account_no:
-            uow.publish(PAYOUT_TOPIC, request.customer_no, payout(
-                redemption_id, request, customer, outcome.points, now
-            ))  # fmt: skip
 
 
 def check_customer_and_vendor(
@@ -260,14 +298,14 @@ def _check_cashback(request: RedemptionRequested, customer: Customer | None) -> 
         raise Declined("no_cashback_account")
 
 
-async def _allocate(
-    uow: UnitOfWork, customer_no: str, points: int, now: datetime
-) -> list[tuple[int, int]]:
-    lots = await repository.lock_lots(uow.conn, customer_no, SPENDABLE)
+def _allocate(book: LotBook, customer_no: str, points: int, now: datetime) -> list[tuple[int, int]]:
+    owner = (customer_no, SPENDABLE)
     try:
-        return allocate_fifo(lots, points, now.date())
+        taken = allocate_fifo(book.lots(owner), points, now.date())
     except InsufficientPointsError as exc:
         raise Declined("insufficient_points") from exc
+    book.take(owner, taken)
+    return taken
 
 
 def payout(
@@ -320,10 +358,16 @@ def republish(uow: UnitOfWork, original: dict[str, Any], message_id: str, now: d
 async def redeliver_decisions(
     uow: UnitOfWork, batch: Sequence[Inbound[RedemptionRequested]]
 ) -> None:
-    """A repeated message id: publish the decision it got, never decide again."""
-    stored = await repository.decisions_by_message(uow.conn, (i.message.message_id for i in batch))
+    """A repeated message id: publish the decision its request got, never decide again.
+
+    Looked up by request, not by message id: a message that repeated an earlier request was
+    answered with that request's decision and has no redemption row of its own."""
+    requests = [i.message for i in batch]
+    stored = await repository.decisions_by_request(
+        uow.conn, ((r.vendor_id, r.request_id, r.action) for r in requests)
+    )
     now = datetime.now(UTC)
-    for item in batch:
-        original = stored.get(item.message.message_id)
+    for request in requests:
+        original = stored.get((request.vendor_id, request.request_id, request.action))
         if original is not None:
-            republish(uow, original, item.message.message_id, now)
+            republish(uow, original, request.message_id, now)

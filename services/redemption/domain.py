@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 
 SPENDABLE = "points"
+Owner = tuple[str, str]  # (customer_no, currency): one account of the wallet
 CASHBACK_CENTS_PER_POINT = 10  # a point is worth R0.10 paid into the customer's account
+
+
+# Why a request is declined; each has a text per language in reasons.json.
+DECLINE_REASONS = frozenset({
+    "insufficient_points", "unknown_customer", "not_a_member", "vendor_not_accepted",
+    "invalid_request", "hold_not_found", "no_cashback_account", "redemption_not_found",
+})  # fmt: skip
 
 
 class InsufficientPointsError(Exception):
@@ -69,6 +77,51 @@ def take_back(lots: Sequence[Lot], points: int, first: int | None) -> list[tuple
     return taken
 
 
+@dataclass
+class LotBook:
+    """A batch's working copy of some accounts' open lots, and the points the batch moved.
+
+    Allocations are decided in memory, in message order; the moves are written once."""
+
+    open: dict[Owner, dict[int, Lot]] = field(default_factory=dict)
+    by_posting: dict[str, int] = field(default_factory=dict)  # posting id -> its lot id
+    moved: dict[int, int] = field(default_factory=dict)  # lot id -> points taken (net)
+
+    def track(self, owner: Owner) -> None:
+        """Follow this account (its lots, if any, are added next)."""
+        self.open.setdefault(owner, {})
+
+    def add(self, owner: Owner, lot: Lot, posting_id: str) -> None:
+        """A lot as it is in the database (loaded, or created during the batch)."""
+        if owner in self.open:
+            self.open[owner][lot.lot_id] = lot
+            self.by_posting[posting_id] = lot.lot_id
+
+    def lots(self, owner: Owner) -> list[Lot]:
+        return list(self.open[owner].values())
+
+    def take(self, owner: Owner, taken: Iterable[tuple[int, int]]) -> None:
+        lots = self.open[owner]
+        for lot_id, points in taken:
+            lots[lot_id] = replace(lots[lot_id], remaining=lots[lot_id].remaining - points)
+            self.moved[lot_id] = self.moved.get(lot_id, 0) + points
+
+    def returned(self, owner: Owner, lot: Lot) -> None:
+        """Points given back to a lot and already written (a cancellation)."""
+        lots = self.open.get(owner)
+        if lots is not None:
+            known = lots.get(lot.lot_id)
+            lots[lot.lot_id] = (
+                lot if known is None else replace(known, remaining=known.remaining + lot.remaining)
+            )
+
+    def drain(self) -> list[tuple[int, int]]:
+        """The moves not written yet, (lot id, points taken), in lot order; then forgets them."""
+        moves = sorted((lot_id, n) for lot_id, n in self.moved.items() if n)
+        self.moved.clear()
+        return moves
+
+
 @cache
 def _reasons() -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = json.loads(
@@ -80,6 +133,7 @@ def _reasons() -> dict[str, dict[str, str]]:
 def reason_text(code: str, language: str) -> tuple[str, str]:
     """The decline reason in the customer's language (English when there is no translation)."""
     texts = _reasons().get(code, _reasons()["invalid_request"])
-    if language in texts:
-        return texts[language], language
+    wanted = language.strip().lower().split("-")[0]  # "af-ZA" and "AF" mean Afrikaans too
+    if wanted in texts:
+        return texts[wanted], wanted
     return texts["en"], "en"

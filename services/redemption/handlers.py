@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from contracts.loyalty import PointsPosted, ProfileChanged, VendorChanged
 from services.redemption import repository
 from services.redemption.decisions import BALANCE_TOPIC, balance_changed
 from services.redemption.domain import take_back
 from services.redemption.ledger import ISSUED, customer_account
+from services.redemption.repository import NewLot
 from shared.messaging.uow import Inbound, UnitOfWork
 
 POSTED_TOPIC = "loyalty.points.posted.v1"
@@ -31,43 +32,45 @@ async def apply_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]
     fresh = await repository.claim_journal(
         uow.conn, "posting", [(p.posting_id, p.customer_no, p.currency) for p in postings]
     )
-    now = datetime.now(UTC)
-    entries: list[tuple[int, str, int]] = []
-    new_lots: list[tuple[str, str, str, int, int, date | None]] = []
+    applied: list[tuple[int, PointsPosted]] = []
     for posting in postings:
         txn_id = fresh.pop(posting.posting_id, None)
-        if txn_id is None:
-            continue  # applied before (or twice in this batch)
-        key = (posting.customer_no, posting.currency)
-        account = accounts[key]
+        if txn_id is not None:  # else applied before (or twice in this batch)
+            applied.append((txn_id, posting))
+    book = await repository.lock_open_lots(
+        uow.conn, ((p.customer_no, p.currency) for _, p in applied if p.points < 0)
+    )
+    now = datetime.now(UTC)
+    entries: list[tuple[int, str, int]] = []
+    new_lots: list[NewLot] = []
+    for txn_id, posting in applied:
+        owner = (posting.customer_no, posting.currency)
+        account = accounts[owner]
         entries += [
-            (txn_id, customer_account(*key), posting.points),
+            (txn_id, customer_account(*owner), posting.points),
             (txn_id, ISSUED.format(currency=posting.currency), -posting.points),
         ]
         if posting.points > 0:
             repaid = min(posting.points, max(0, -account.balance))  # a debt is repaid first
-            new_lots.append(
-                (*key, posting.posting_id, posting.points, posting.points - repaid,
-                 posting.expires_at)
-            )  # fmt: skip
+            new_lots.append(NewLot(*owner, posting.posting_id, posting.points,
+                                   posting.points - repaid, posting.expires_at))  # fmt: skip
         else:
-            await _take_from_lots(uow, posting, -posting.points)
+            if any((lot.customer_no, lot.currency) == owner for lot in new_lots):
+                # A credit earlier in this batch: its lot must exist before it can be taken.
+                await repository.create_lots(uow.conn, new_lots, book)
+                new_lots = []
+            first = book.by_posting.get(posting.reverses_posting_id or "")
+            book.take(owner, take_back(book.lots(owner), -posting.points, first))
         account.balance += posting.points
         cause = "earn" if posting.kind in {"earn", "confirmation"} else posting.kind
         uow.publish(BALANCE_TOPIC, posting.customer_no, balance_changed(
             posting.posting_id, posting.customer_no, posting.points, account, cause, now,
             currency=posting.currency,
         ))  # fmt: skip
-    await repository.create_lots(uow.conn, new_lots)
+    await repository.create_lots(uow.conn, new_lots, book)
+    await repository.consume_lots(uow.conn, book.drain())
     await repository.write_entries(uow.conn, entries)
     await repository.save_balances(uow.conn, accounts)
-
-
-async def _take_from_lots(uow: UnitOfWork, posting: PointsPosted, points: int) -> None:
-    """A reversal empties the original lot first, then the others; the rest is a debt."""
-    lots = await repository.lock_lots(uow.conn, posting.customer_no, posting.currency)
-    original = await repository.lot_of_posting(uow.conn, posting.reverses_posting_id)
-    await repository.consume_lots(uow.conn, take_back(lots, points, original))
 
 
 async def record_profiles(uow: UnitOfWork, batch: Sequence[Inbound[ProfileChanged]]) -> None:

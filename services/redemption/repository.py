@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.redemption.domain import Lot
+from services.redemption.domain import Lot, LotBook, Owner
 from services.redemption.tables import SCHEMA
 
 
@@ -116,53 +116,76 @@ async def write_entries(conn: AsyncConnection, entries: Sequence[tuple[int, str,
     )
 
 
-async def create_lots(
-    conn: AsyncConnection, lots: Sequence[tuple[str, str, str, int, int, date | None]]
-) -> None:
-    """(customer, currency, posting id, points, remaining, expires_at)."""
+@dataclass(frozen=True, slots=True)
+class NewLot:
+    customer_no: str
+    currency: str
+    posting_id: str
+    points: int
+    remaining: int  # less than points when the credit repaid a debt first
+    expires_at: date | None
+
+
+async def create_lots(conn: AsyncConnection, lots: Sequence[NewLot], book: LotBook) -> None:
+    """Open the lots; those of accounts the book follows join it."""
     if not lots:
         return
-    await conn.execute(
+    rows = await conn.execute(
         text(
             f'INSERT INTO "{SCHEMA}".lots (customer_no, currency, posting_id, initial_points, '
             "remaining_points, expires_at) SELECT * FROM unnest("
             "CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:p AS text[]), CAST(:n AS bigint[]), "
-            "CAST(:r AS bigint[]), CAST(:e AS date[]))"
+            "CAST(:r AS bigint[]), CAST(:e AS date[])) "
+            "RETURNING lot_id, customer_no, currency, posting_id, remaining_points, expires_at"
         ),
         {
-            "c": [lot[0] for lot in lots],
-            "cur": [lot[1] for lot in lots],
-            "p": [lot[2] for lot in lots],
-            "n": [lot[3] for lot in lots],
-            "r": [lot[4] for lot in lots],
-            "e": [lot[5] for lot in lots],
+            "c": [lot.customer_no for lot in lots],
+            "cur": [lot.currency for lot in lots],
+            "p": [lot.posting_id for lot in lots],
+            "n": [lot.points for lot in lots],
+            "r": [lot.remaining for lot in lots],
+            "e": [lot.expires_at for lot in lots],
         },
     )
+    for r in rows:
+        book.add(
+            (r.customer_no, r.currency), Lot(r.lot_id, r.remaining_points, r.expires_at),
+            r.posting_id,
+        )  # fmt: skip
 
 
-async def lock_lots(conn: AsyncConnection, customer_no: str, currency: str) -> list[Lot]:
+async def lock_open_lots(
+    conn: AsyncConnection, owners: Iterable[Owner], usable_on: date | None = None
+) -> LotBook:
+    """The lots with points left of these accounts, locked in lot order (the caller holds
+    the accounts' rows); with usable_on, only the lots not expired on that day."""
+    wanted = sorted(set(owners))
+    book = LotBook()
+    for owner in wanted:
+        book.track(owner)
+    if not wanted:
+        return book
+    unexpired = "AND (expires_at IS NULL OR expires_at >= :d) " if usable_on else ""
     rows = await conn.execute(
         text(
-            f'SELECT lot_id, remaining_points, expires_at FROM "{SCHEMA}".lots '
-            "WHERE customer_no = :c AND currency = :cur AND remaining_points > 0 "
-            "ORDER BY lot_id FOR UPDATE"
+            "SELECT lot_id, customer_no, currency, posting_id, remaining_points, expires_at "
+            f'FROM "{SCHEMA}".lots WHERE (customer_no, currency) IN '
+            "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
+            f"AND remaining_points > 0 {unexpired}"
+            "ORDER BY customer_no, currency, lot_id FOR UPDATE"
         ),
-        {"c": customer_no, "cur": currency},
+        {"c": [o[0] for o in wanted], "cur": [o[1] for o in wanted], "d": usable_on},
     )
-    return [Lot(r.lot_id, r.remaining_points, r.expires_at) for r in rows]
-
-
-async def lot_of_posting(conn: AsyncConnection, posting_id: str | None) -> int | None:
-    if posting_id is None:
-        return None
-    row = await conn.execute(
-        text(f'SELECT lot_id FROM "{SCHEMA}".lots WHERE posting_id = :p'), {"p": posting_id}
-    )
-    found: int | None = row.scalar_one_or_none()
-    return found
+    for r in rows:
+        book.add(
+            (r.customer_no, r.currency), Lot(r.lot_id, r.remaining_points, r.expires_at),
+            r.posting_id,
+        )  # fmt: skip
+    return book
 
 
 async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) -> None:
+    """(lot id, points taken); negative points give points back."""
     if not taken:
         return
     await conn.execute(
@@ -214,44 +237,44 @@ async def decisions_by_request(
     return {(r.vendor_id, r.request_id, r.action): r.decision for r in rows}
 
 
-async def decisions_by_message(
-    conn: AsyncConnection, message_ids: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+async def record_redemptions(
+    conn: AsyncConnection, decided: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str, str], int]:
+    """Every decision of the batch, approved or declined: (vendor, request, action) -> id."""
+    if not decided:
+        return {}
+    columns = ("vendor_id", "request_id", "action", "message_id", "customer_no", "points",
+               "outcome", "reason_code", "decision", "decided_at")  # fmt: skip
+    types = ("text", "text", "text", "text", "text", "bigint", "text", "text", "jsonb",
+             "timestamptz")  # fmt: skip
     rows = await conn.execute(
         text(
-            f'SELECT message_id, decision FROM "{SCHEMA}".redemptions '
-            "WHERE message_id = ANY(CAST(:m AS text[]))"
+            f'INSERT INTO "{SCHEMA}".redemptions ({", ".join(columns)}) SELECT * FROM unnest('
+            + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True))
+            + ") RETURNING vendor_id, request_id, action, redemption_id"
         ),
-        {"m": sorted(set(message_ids))},
+        {c: [row[c] for row in decided] for c in columns},
     )
-    return {r.message_id: r.decision for r in rows}
-
-
-async def record_redemption(conn: AsyncConnection, row: dict[str, Any]) -> int:
-    result = await conn.execute(
-        text(
-            f'INSERT INTO "{SCHEMA}".redemptions (vendor_id, request_id, action, message_id, '
-            "customer_no, points, outcome, reason_code, decision, decided_at) VALUES "
-            "(:vendor_id, :request_id, :action, :message_id, :customer_no, :points, :outcome, "
-            ":reason_code, CAST(:decision AS jsonb), :decided_at) RETURNING redemption_id"
-        ),
-        row,
-    )
-    redemption_id: int = result.scalar_one()
-    return redemption_id
+    return {(r.vendor_id, r.request_id, r.action): r.redemption_id for r in rows}
 
 
 async def record_allocations(
-    conn: AsyncConnection, redemption_id: int, taken: Sequence[tuple[int, int]]
+    conn: AsyncConnection, allocated: Sequence[tuple[int, int, int]]
 ) -> None:
-    if not taken:
+    """(redemption id, lot id, points): which lot paid how many points of a redemption."""
+    if not allocated:
         return
     await conn.execute(
         text(
             f'INSERT INTO "{SCHEMA}".allocations (redemption_id, lot_id, points) '
-            "SELECT :r, * FROM unnest(CAST(:i AS bigint[]), CAST(:n AS bigint[]))"
+            "SELECT * FROM unnest(CAST(:r AS bigint[]), CAST(:i AS bigint[]), "
+            "CAST(:n AS bigint[]))"
         ),
-        {"r": redemption_id, "i": [t[0] for t in taken], "n": [t[1] for t in taken]},
+        {
+            "r": [a[0] for a in allocated],
+            "i": [a[1] for a in allocated],
+            "n": [a[2] for a in allocated],
+        },
     )
 
 

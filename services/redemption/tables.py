@@ -65,7 +65,18 @@ lots = Table(
     CheckConstraint(
         "remaining_points >= 0 AND remaining_points <= initial_points", name="remaining"
     ),
+    CheckConstraint("initial_points > 0", name="initial_points_positive"),
 )
+# A customer's open lots (redemptions, reversals) and the lots due to expire (expiry run);
+# emptied lots, the bulk of the table over the years, are in neither.
+Index(
+    "ix_lots_open",
+    lots.c.customer_no,
+    lots.c.currency,
+    lots.c.lot_id,
+    postgresql_where=text("remaining_points > 0"),
+)
+Index("ix_lots_expiring", lots.c.expires_at, postgresql_where=text("remaining_points > 0"))
 journal_transactions = Table(
     "journal_transactions",
     metadata,
@@ -77,6 +88,7 @@ journal_transactions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("kind", "reference"),
 )
+# Every transaction's entries sum to zero: built so, and checked by a trigger (0003).
 journal_entries = Table(
     "journal_entries",
     metadata,
@@ -102,6 +114,8 @@ redemptions = Table(
     Column("decision", JSONB, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("vendor_id", "request_id", "action"),
+    CheckConstraint("points >= 0", name="points_not_negative"),
+    CheckConstraint("outcome IN ('approved', 'declined')", name="outcome"),
 )
 allocations = Table(
     "allocations",
@@ -109,6 +123,7 @@ allocations = Table(
     Column("redemption_id", BigInteger, ForeignKey("redemptions.redemption_id"), primary_key=True),
     Column("lot_id", BigInteger, ForeignKey("lots.lot_id"), primary_key=True),
     Column("points", BigInteger, nullable=False),
+    CheckConstraint("points > 0", name="points_positive"),
 )
 
 holds = Table(

@@ -31,6 +31,7 @@ async def _register_vendor(endpoints: Endpoints, url: str, tmp_path) -> None:
         **os.environ,
         "LOYALTY_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "LOYALTY_DATABASE_URL": endpoints.database_url,
+        "LOYALTY_INFRA_MODE": os.environ.get("LOYALTY_INFRA_MODE", "embedded"),
     }
     command = [sys.executable, "-c", "from shared.cli import main; main()"]
     done = await asyncio.to_thread(
