@@ -24,6 +24,7 @@ PLUGINS = (
     "services.debit_orders.cli",
     "services.customer_profile.cli",
     "services.redemption.cli",
+    "services.accrual.cli",
     "shared.deploy.cli",
     "shared.up",
 )

@@ -1,21 +1,33 @@
-"""Use cases: turn enriched transactions into points postings; keep customer classes."""
+"""Use cases: turn enriched transactions into points postings; keep customer classes; post
+operators' adjustments."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
-from contracts.loyalty import AdjustmentRequested, PointsPosted, ProfileChanged, TransactionEnriched
-from services.accrual import repository
-from services.accrual.domain import (
-    FLAT_RULES,
-    end_of_month_after,
-    proportional_reversal,
-    qualifies,
+from sqlalchemy import text
+
+from contracts.loyalty import (
+    AdjustmentRequested,
+    PendingPointsChanged,
+    PointsPosted,
+    ProfileChanged,
+    TransactionEnriched,
 )
-from services.accrual.repository import Earning
+from services.accrual import open_items, programmes, repository
+from services.accrual.facts import activity_of
+from services.accrual.ledger import (
+    Earning,
+    Ledger,
+    Pending,
+    PendingChange,
+    is_reversal,
+    reversal_target,
+    seen_key,
+)
+from services.accrual.rules.evaluate import expires_at, needed_cap_keys
 from services.accrual.tables import SCHEMA
 from shared.messaging.uow import Inbound, UnitOfWork
 
@@ -25,90 +37,51 @@ ENRICHED_TOPIC = "loyalty.transaction.enriched.v1"
 PROFILE_TOPIC = "loyalty.customer.profile-changed.v1"
 ADJUSTMENT_TOPIC = "loyalty.points.adjustment-requested.v1"
 POSTED_TOPIC = "loyalty.points.posted.v1"
-
-
-def _earning(tx: TransactionEnriched, currency: str, points: int) -> Earning:
-    rule = FLAT_RULES[currency]
-    return Earning(
-        posting_id=f"earn:{tx.source}:{tx.transaction_id}:{currency}",
-        source=tx.source,
-        source_transaction_id=tx.transaction_id,
-        status=tx.status,
-        customer_no=tx.customer_no,
-        currency=currency,
-        points=points,
-        amount_cents=tx.amount_cents,
-        rule_id=rule.rule_id,
-        rule_version=rule.version,
-        reverses_posting_id=None,
-        expires_at=(
-            end_of_month_after(tx.transaction_at, rule.expiry_months)
-            if rule.expiry_months is not None
-            else None
-        ),
-        transaction_at=tx.transaction_at,
-    )
-
-
-def _reversals(
-    tx: TransactionEnriched,
-    found: dict[tuple[str, str], repository.OriginalEarning],
-    reversed_so_far: dict[str, int],
-) -> list[Earning]:
-    original_id = tx.original_transaction_id or tx.transaction_id
-    out: list[Earning] = []
-    for currency in FLAT_RULES:
-        original = found.get((original_id, currency))
-        if original is None:
-            continue
-        already = original.already_reversed + reversed_so_far.get(original.posting_id, 0)
-        refunded = original.amount_cents if tx.status == "reversed" else tx.amount_cents
-        points = proportional_reversal(original.points, already, original.amount_cents, refunded)
-        if points <= 0:
-            continue
-        reversed_so_far[original.posting_id] = reversed_so_far.get(original.posting_id, 0) + points
-        out.append(
-            replace(
-                _earning(tx, currency, -points),
-                posting_id=f"reverse:{tx.source}:{tx.transaction_id}:{tx.status}:{currency}",
-                reverses_posting_id=original.posting_id,
-                expires_at=None,
-            )
-        )
-    return out
+PENDING_TOPIC = "loyalty.points.pending.v1"
+# Earning takes it shared, re-rating exclusively: a re-rating never races a refund.
+RERATE_LOCK = 0x4C_52_52_54
 
 
 async def post_earnings(uow: UnitOfWork, batch: Sequence[Inbound[TransactionEnriched]]) -> None:
-    """Earn on qualifying spend, reverse on refunds and reversals, once per transaction."""
-    classes = await repository.customer_classes(uow.conn, (i.message.customer_no for i in batch))
-    earnings: list[Earning] = []
-    reversal_txs: list[TransactionEnriched] = []
-    for item in batch:
-        tx = item.message
-        customer = classes.get(tx.customer_no)
-        if customer is not None and not customer.earns:
-            continue
-        if qualifies(status=tx.status, kind=tx.kind, direction=tx.direction, channel=tx.channel):
-            for currency, rule in FLAT_RULES.items():
-                points = rule.points_for(tx.amount_cents)
-                if points > 0:
-                    earnings.append(_earning(tx, currency, points))
-        elif tx.status == "reversed" or tx.kind in {"refund", "reversal"}:
-            reversal_txs.append(tx)
-    new = await repository.insert_earnings(uow.conn, earnings)
-    _publish(uow, [e for e in earnings if e.posting_id in new])
-    if not reversal_txs:
-        return
-    found = await repository.originals(
-        uow.conn, (tx.original_transaction_id or tx.transaction_id for tx in reversal_txs)
+    """Earn, make pending, confirm, reverse or hold: once per transaction and status."""
+    conn = uow.conn
+    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": RERATE_LOCK})
+    programme = await programmes.current(conn)
+    txs = [i.message for i in batch]
+    activities = [activity_of(tx) for tx in txs]
+    own = {(a.source, a.transaction_id) for a in activities}
+    targets = {(a.source, t) for a in activities if is_reversal(a) and (t := reversal_target(a))}
+    ledger = Ledger(
+        programme,
+        members=await repository.members(conn, (a.customer_no for a in activities)),
+        seen=await repository.seen(conn, own | targets),
+        originals=await repository.originals(conn, own | targets),
+        pending=await open_items.pending_for(conn, own),
+        held=await open_items.held_for(conn, own),
     )
-    reversed_so_far: dict[str, int] = {}
-    reversals = [e for tx in reversal_txs for e in _reversals(tx, found, reversed_so_far)]
-    new = await repository.insert_earnings(uow.conn, reversals)
-    _publish(uow, [e for e in reversals if e.posting_id in new])
+    wanted = [
+        key
+        for a in activities
+        if a.status == "posted" and not is_reversal(a)
+        for key in needed_cap_keys(programme, ledger.member(a.customer_no).customer, a)
+    ]
+    ledger.usage = await repository.cap_usage(conn, wanted, programme.timezone)
+    fresh = await repository.record_transactions(
+        conn, [(tx, ledger.member(tx.customer_no)) for tx in txs]
+    )
+    ledger.apply(a for a in activities if seen_key(a) in fresh)
+
+    new = await repository.insert_earnings(conn, ledger.earnings)
+    publish_postings(uow, [e for e in ledger.earnings if e.posting_id in new])
+    publish_pending(uow, await open_items.save_pending(conn, ledger.pending_changes))
+    await open_items.save_holds(conn, ledger.holds)
+    await open_items.resolve_holds(conn, ledger.resolutions)
+    for hold in ledger.holds:
+        log.warning("held for review: %s %s (%s)", hold.activity.source,
+                    hold.activity.transaction_id, hold.reason)  # fmt: skip
 
 
-def _publish(uow: UnitOfWork, earnings: Sequence[Earning]) -> None:
+def publish_postings(uow: UnitOfWork, earnings: Sequence[Earning]) -> None:
     now = datetime.now(UTC)
     for e in earnings:
         posted = PointsPosted(
@@ -118,7 +91,7 @@ def _publish(uow: UnitOfWork, earnings: Sequence[Earning]) -> None:
             customer_no=e.customer_no,
             currency=e.currency,  # type: ignore[arg-type]
             points=e.points,
-            kind="reversal" if e.points < 0 else "earn",
+            kind=e.kind,  # type: ignore[arg-type]
             source_transaction_id=e.source_transaction_id,
             reverses_posting_id=e.reverses_posting_id,
             expires_at=e.expires_at,
@@ -126,9 +99,39 @@ def _publish(uow: UnitOfWork, earnings: Sequence[Earning]) -> None:
             rule_version=e.rule_version,
             earned_at=e.transaction_at,
             actor=None,
-            reason=None,
+            reason=e.reason,
         )
         uow.publish(POSTED_TOPIC, e.customer_no, posted)
+
+
+def pending_event(pending: Pending, state: str, now: datetime) -> PendingPointsChanged:
+    return PendingPointsChanged(
+        message_id=f"pending:{pending.source}:{pending.transaction_id}:{pending.currency}:{state}",
+        sent_at=now,
+        customer_no=pending.customer_no,
+        transaction_id=pending.transaction_id,
+        state=state,  # type: ignore[arg-type]
+        points=pending.points,
+        currency=pending.currency,  # type: ignore[arg-type]
+        changed_at=pending.transaction_at if state == "created" else now,
+    )
+
+
+def publish_pending(uow: UnitOfWork, changes: Sequence[PendingChange]) -> None:
+    now = datetime.now(UTC)
+    for change in changes:
+        event = pending_event(change.pending, change.state, now)
+        uow.publish(PENDING_TOPIC, event.customer_no, event)
+
+
+async def lapse_pending(uow: UnitOfWork, *, older_than: datetime, limit: int = 1000) -> int:
+    """Cancel pending points whose authorization was never posted in time."""
+    lapsed = await open_items.lapse_pending(uow.conn, older_than, limit)
+    now = datetime.now(UTC)
+    for pending in lapsed:
+        event = pending_event(pending, "cancelled", now)
+        uow.publish(PENDING_TOPIC, event.customer_no, event)
+    return len(lapsed)
 
 
 async def record_profiles(uow: UnitOfWork, batch: Sequence[Inbound[ProfileChanged]]) -> None:
@@ -148,6 +151,7 @@ async def record_profiles(uow: UnitOfWork, batch: Sequence[Inbound[ProfileChange
 
 async def post_adjustments(uow: UnitOfWork, batch: Sequence[Inbound[AdjustmentRequested]]) -> None:
     """Operators' adjustments become postings with actor and reason, never edits."""
+    programme = await programmes.current(uow.conn)
     now = datetime.now(UTC)
     for item in batch:
         a = item.message
@@ -174,7 +178,9 @@ async def post_adjustments(uow: UnitOfWork, batch: Sequence[Inbound[AdjustmentRe
                 kind="adjustment",
                 source_transaction_id=None,
                 reverses_posting_id=None,
-                expires_at=end_of_month_after(a.requested_at, 12) if a.points > 0 else None,
+                expires_at=(
+                    expires_at(programme, a.currency, a.requested_at) if a.points > 0 else None
+                ),
                 rule_id=None,
                 rule_version=None,
                 earned_at=a.requested_at,

@@ -1,50 +1,32 @@
-"""SQL for the accrual schema, one statement per batch and kind."""
+"""SQL for the accrual schema: classes, transactions seen, earnings, what originals stand at,
+period cap usage. One statement per batch and kind."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.loyalty import TransactionEnriched
+from services.accrual.ledger import CurrencyKey, Earning, Member, Original, SeenKey, TxKey
+from services.accrual.rules.calendar import period_bounds
+from services.accrual.rules.model import CustomerClass, Period
+from services.accrual.rules.rating import CapKey
 from services.accrual.tables import SCHEMA
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerClass:
-    customer_no: str
-    segment: str
-    tier: str
-    loyalty_member: bool
-    status: str
-
-    @property
-    def earns(self) -> bool:
-        return self.loyalty_member and self.status != "closed"
+def pairs(keys: Iterable[TxKey]) -> dict[str, list[str]]:
+    unique = sorted(set(keys))
+    return {"s": [k[0] for k in unique], "t": [k[1] for k in unique]}
 
 
-@dataclass(frozen=True, slots=True)
-class Earning:
-    posting_id: str
-    source: str
-    source_transaction_id: str
-    status: str
-    customer_no: str
-    currency: str
-    points: int
-    amount_cents: int
-    rule_id: str
-    rule_version: int
-    reverses_posting_id: str | None
-    expires_at: date | None
-    transaction_at: datetime
+WANTED = "unnest(CAST(:s AS text[]), CAST(:t AS text[])) AS w(source, transaction_id)"
 
 
-async def customer_classes(
-    conn: AsyncConnection, customers: Iterable[str]
-) -> dict[str, CustomerClass]:
+async def members(conn: AsyncConnection, customers: Iterable[str]) -> dict[str, Member]:
     rows = await conn.execute(
         text(
             f"SELECT customer_no, segment, tier, loyalty_member, status "
@@ -52,7 +34,12 @@ async def customer_classes(
         ),
         {"c": sorted(set(customers))},
     )
-    return {r.customer_no: CustomerClass(*r) for r in rows}
+    return {
+        r.customer_no: Member(
+            CustomerClass(r.segment, r.tier), r.loyalty_member and r.status != "closed"
+        )
+        for r in rows
+    }
 
 
 async def upsert_classes(conn: AsyncConnection, rows: Sequence[tuple[object, ...]]) -> None:
@@ -75,66 +62,193 @@ async def upsert_classes(conn: AsyncConnection, rows: Sequence[tuple[object, ...
     )
 
 
+async def seen(conn: AsyncConnection, keys: Iterable[TxKey]) -> set[SeenKey]:
+    """Every status already recorded of the given transactions."""
+    rows = await conn.execute(
+        text(
+            f'SELECT t.source, t.transaction_id, t.status FROM "{SCHEMA}".transactions t '
+            f"JOIN {WANTED} USING (source, transaction_id)"
+        ),
+        pairs(keys),
+    )
+    return {(r.source, r.transaction_id, r.status) for r in rows}
+
+
+async def record_transactions(
+    conn: AsyncConnection, rows: Sequence[tuple[TransactionEnriched, Member]]
+) -> set[SeenKey]:
+    """Record each transaction and status once; returns the keys recorded now."""
+    if not rows:
+        return set()
+    result = await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".transactions (source, transaction_id, status, kind, '
+            "original_transaction_id, customer_no, segment, tier, earns, amount_cents, "
+            "transaction_at, facts) "
+            "SELECT * FROM unnest(CAST(:s AS text[]), CAST(:t AS text[]), CAST(:st AS text[]), "
+            "CAST(:k AS text[]), CAST(:o AS text[]), CAST(:c AS text[]), CAST(:seg AS text[]), "
+            "CAST(:tier AS text[]), CAST(:e AS boolean[]), CAST(:a AS bigint[]), "
+            "CAST(:at AS timestamptz[]), CAST(CAST(:f AS text[]) AS jsonb[])) "
+            "ON CONFLICT DO NOTHING RETURNING source, transaction_id, status"
+        ),
+        {
+            "s": [tx.source for tx, _ in rows],
+            "t": [tx.transaction_id for tx, _ in rows],
+            "st": [tx.status for tx, _ in rows],
+            "k": [tx.kind for tx, _ in rows],
+            "o": [tx.original_transaction_id for tx, _ in rows],
+            "c": [tx.customer_no for tx, _ in rows],
+            "seg": [m.customer.segment for _, m in rows],
+            "tier": [m.customer.tier for _, m in rows],
+            "e": [m.earns for _, m in rows],
+            "a": [tx.amount_cents for tx, _ in rows],
+            "at": [tx.transaction_at for tx, _ in rows],
+            "f": [tx.model_dump_json() for tx, _ in rows],
+        },
+    )
+    return {(r.source, r.transaction_id, r.status) for r in result}
+
+
+_EARNING_COLUMNS = (
+    ("posting_id", "text"), ("source", "text"), ("source_transaction_id", "text"),
+    ("status", "text"), ("customer_no", "text"), ("currency", "text"), ("points", "bigint"),
+    ("amount_cents", "bigint"), ("rule_id", "text"), ("rule_version", "int"),
+    ("reverses_posting_id", "text"), ("expires_at", "date"), ("transaction_at", "timestamptz"),
+    ("agreement_id", "text"), ("rule_points", "bigint"), ("bonus_points", "bigint"),
+    ("promotion_id", "text"), ("programme_version", "int"),
+)  # fmt: skip
+
+
 async def insert_earnings(conn: AsyncConnection, earnings: Sequence[Earning]) -> set[str]:
     """Insert; returns the posting ids that are new (the rest were earned before)."""
     if not earnings:
         return set()
+    names = ", ".join(name for name, _ in _EARNING_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EARNING_COLUMNS)
     rows = await conn.execute(
         text(
-            f'INSERT INTO "{SCHEMA}".earnings (posting_id, source, source_transaction_id, status, '
-            "customer_no, currency, points, amount_cents, rule_id, rule_version, "
-            "reverses_posting_id, expires_at, transaction_at) "
-            "SELECT * FROM unnest(CAST(:p AS text[]), CAST(:s AS text[]), CAST(:t AS text[]), "
-            "CAST(:st AS text[]), CAST(:c AS text[]), CAST(:cur AS text[]), "
-            "CAST(:pts AS bigint[]), CAST(:amt AS bigint[]), CAST(:r AS text[]), "
-            "CAST(:rv AS int[]), CAST(:rev AS text[]), CAST(:exp AS date[]), "
-            "CAST(:at AS timestamptz[])) ON CONFLICT DO NOTHING RETURNING posting_id"
+            f'INSERT INTO "{SCHEMA}".earnings ({names}) SELECT * FROM unnest({arrays}) '
+            "ON CONFLICT DO NOTHING RETURNING posting_id"
         ),
-        {
-            "p": [e.posting_id for e in earnings],
-            "s": [e.source for e in earnings],
-            "t": [e.source_transaction_id for e in earnings],
-            "st": [e.status for e in earnings],
-            "c": [e.customer_no for e in earnings],
-            "cur": [e.currency for e in earnings],
-            "pts": [e.points for e in earnings],
-            "amt": [e.amount_cents for e in earnings],
-            "r": [e.rule_id for e in earnings],
-            "rv": [e.rule_version for e in earnings],
-            "rev": [e.reverses_posting_id for e in earnings],
-            "exp": [e.expires_at for e in earnings],
-            "at": [e.transaction_at for e in earnings],
-        },
+        {name: [getattr(e, name) for e in earnings] for name, _ in _EARNING_COLUMNS},
     )
     return {r.posting_id for r in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class OriginalEarning:
-    posting_id: str
-    source_transaction_id: str
-    customer_no: str
-    currency: str
-    points: int
-    amount_cents: int
-    already_reversed: int
+async def originals(conn: AsyncConnection, keys: Iterable[TxKey]) -> dict[CurrencyKey, Original]:
+    """What the given transactions earned per currency, re-rating and reversals included."""
+    params = pairs(keys)
+    if not params["s"]:
+        return {}
+    found: dict[CurrencyKey, Original] = {}
+    earned = await conn.execute(
+        text(
+            "SELECT e.source, e.source_transaction_id, e.currency, e.posting_id, e.customer_no, "
+            "e.amount_cents, e.points, e.rule_id, e.rule_version, e.rule_points, e.bonus_points "
+            f'FROM "{SCHEMA}".earnings e JOIN {WANTED} '
+            "ON (e.source, e.source_transaction_id) = (w.source, w.transaction_id) "
+            "WHERE e.reverses_posting_id IS NULL AND e.status = 'posted'"
+        ),
+        params,
+    )
+    for r in earned:
+        found[(r.source, r.source_transaction_id, r.currency)] = Original(
+            r.posting_id, r.customer_no, r.amount_cents, r.points, 0, r.rule_id, r.rule_version,
+            r.rule_points, r.bonus_points,
+        )  # fmt: skip
+    await _add_rerating(conn, params, found)
+    postings = {o.posting_id: o for o in found.values()}
+    if postings:
+        taken = await conn.execute(
+            text(
+                "SELECT reverses_posting_id, CAST(-SUM(points) AS bigint) AS points "
+                f'FROM "{SCHEMA}".earnings WHERE reverses_posting_id = ANY(CAST(:p AS text[])) '
+                "GROUP BY reverses_posting_id"
+            ),
+            {"p": sorted(postings)},
+        )
+        for r in taken:
+            postings[r.reverses_posting_id].reversed += r.points
+    return found
 
 
-async def originals(
-    conn: AsyncConnection, transaction_ids: Iterable[str]
-) -> dict[tuple[str, str], OriginalEarning]:
-    """Earnings of the given transactions, by (transaction id, currency), with reversals so far."""
+async def _add_rerating(
+    conn: AsyncConnection, params: dict[str, list[str]], found: dict[CurrencyKey, Original]
+) -> None:
+    rows = await conn.execute(
+        text(
+            "SELECT l.source, l.source_transaction_id, l.currency, l.customer_no, "
+            "CAST(SUM(l.earned_delta) AS bigint) AS earned, "
+            "CAST(SUM(l.reversed_delta) AS bigint) AS reversed, "
+            "CAST(SUM(l.rule_points_delta) AS bigint) AS rule_points, "
+            "CAST(SUM(l.bonus_points_delta) AS bigint) AS bonus, "
+            "MIN(l.posting_id) AS posting_id, MAX(l.rule_id) AS rule_id, "
+            "MAX(l.rule_version) AS rule_version, MAX(t.amount_cents) AS amount_cents "
+            f'FROM "{SCHEMA}".rerate_lines l JOIN {WANTED} '
+            "ON (l.source, l.source_transaction_id) = (w.source, w.transaction_id) "
+            f'JOIN "{SCHEMA}".transactions t ON (t.source, t.transaction_id, t.status) = '
+            "(l.source, l.source_transaction_id, 'posted') "
+            "GROUP BY l.source, l.source_transaction_id, l.currency, l.customer_no"
+        ),
+        params,
+    )
+    for r in rows:
+        key = (r.source, r.source_transaction_id, r.currency)
+        original = found.get(key)
+        if original is None:
+            original = Original(
+                r.posting_id or f"rerate:{key}", r.customer_no, r.amount_cents, 0, 0,
+                r.rule_id or "", r.rule_version or 0,
+            )  # fmt: skip
+            found[key] = original
+        original.earned += r.earned
+        original.reversed += r.reversed
+        original.rule_points += r.rule_points
+        original.bonus_points += r.bonus
+
+
+async def cap_usage(
+    conn: AsyncConnection, keys: Iterable[CapKey], timezone: str, before: datetime | None = None
+) -> dict[CapKey, int]:
+    """Points each rule or promotion gave each customer in the period, adjustments included;
+    only earnings that happened before `before` when given (re-rating a window)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    bounds = [period_bounds(k[5], cast("Period", k[4]), timezone) for k in wanted]
     rows = await conn.execute(
         text(
             f"""
-SELECT e.posting_id, e.source_transaction_id, e.customer_no, e.currency, e.points,
-       e.amount_cents,
-       COALESCE((SELECT -SUM(r.points) FROM "{SCHEMA}".earnings r
-                 WHERE r.reverses_posting_id = e.posting_id), 0) AS already_reversed
-FROM "{SCHEMA}".earnings e
-WHERE e.source_transaction_id = ANY(CAST(:t AS text[])) AND e.points > 0
+WITH q AS (
+    SELECT * FROM unnest(CAST(:c AS text[]), CAST(:k AS text[]), CAST(:cur AS text[]),
+                         CAST(:id AS text[]), CAST(:s AS timestamptz[]), CAST(:e AS timestamptz[]))
+        WITH ORDINALITY AS q(customer_no, kind, currency, id, s, e, i)
+)
+SELECT q.i,
+    COALESCE((SELECT SUM(CASE WHEN q.kind = 'rule' THEN e.rule_points ELSE e.bonus_points END)
+              FROM "{SCHEMA}".earnings e
+              WHERE e.customer_no = q.customer_no AND e.currency = q.currency
+                AND e.reverses_posting_id IS NULL
+                AND e.transaction_at >= q.s AND e.transaction_at < q.e
+                AND CASE WHEN q.kind = 'rule' THEN e.rule_id ELSE e.promotion_id END = q.id), 0)
+  + COALESCE((SELECT SUM(CASE WHEN q.kind = 'rule' THEN l.rule_points_delta
+                              ELSE l.bonus_points_delta END)
+              FROM "{SCHEMA}".rerate_lines l
+              WHERE l.customer_no = q.customer_no AND l.currency = q.currency
+                AND l.transaction_at >= q.s AND l.transaction_at < q.e
+                AND CASE WHEN q.kind = 'rule' THEN l.rule_id ELSE l.promotion_id END = q.id), 0)
+    AS used
+FROM q
 """
         ),
-        {"t": sorted(set(transaction_ids))},
+        {
+            "c": [k[0] for k in wanted],
+            "k": [k[1] for k in wanted],
+            "cur": [k[2] for k in wanted],
+            "id": [k[3] for k in wanted],
+            "s": [b[0] for b in bounds],
+            "e": [b[1] if before is None else min(b[1], before) for b in bounds],
+        },
     )
-    return {(r.source_transaction_id, r.currency): OriginalEarning(*r) for r in rows}
+    used: dict[int, Any] = {r.i: r.used for r in rows}
+    return {key: int(used[i + 1]) for i, key in enumerate(wanted)}
