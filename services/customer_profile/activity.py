@@ -128,7 +128,22 @@ def from_pending(change: PendingPointsChanged) -> ActivityRow:
 
 
 def from_balance_change(change: BalanceChanged) -> ActivityRow | None:
-    """Only an expiry is activity of its own: every other movement has its own event."""
+    """An expiry and a lapsed hold are activity of their own; every other movement of the
+    balance has its own event (a posting or a redemption decision)."""
+    if change.cause == "lapse":
+        # The wallet released a hold nobody captured or voided in time; the message says
+        # how much is held after, not how much was released, so no points are shown.
+        return ActivityRow(
+            source_message_id=change.message_id,
+            customer_no=change.customer_no,
+            occurred_at=change.occurred_at,
+            kind="cancelled",
+            points=None,
+            currency=change.currency,
+            reference=change.reference,
+            description_key="activity.hold_lapsed",
+            details={"held_after": change.held, "unit": change.currency},
+        )
     if change.cause != "expiry":
         return None
     return ActivityRow(
@@ -180,4 +195,39 @@ def from_decision(decision: RedemptionDecided) -> ActivityRow:
         reference=decision.request_id,
         description_key=key,
         details=details,
+    )
+
+
+def from_tier_change(
+    *,
+    message_id: str,
+    customer_no: str,
+    as_of: datetime,
+    from_tier: str,
+    to_tier: str,
+    upgrade: bool,
+    points: int,
+    threshold: int,
+    window_months: int,
+) -> ActivityRow:
+    """A tier change, with its reason: the tier points in the window against the threshold
+    reached (up) or missed (down). It moves no points."""
+    direction = "upgraded" if upgrade else "downgraded"
+    return ActivityRow(
+        source_message_id=message_id,
+        customer_no=customer_no,
+        occurred_at=as_of,
+        kind="tier_changed",
+        points=None,
+        currency=None,
+        reference=message_id,
+        description_key=f"activity.tier_{direction}",
+        details={
+            "tier": to_tier,
+            "previous_tier": from_tier,
+            "points": points,
+            "unit": "tier_points",
+            "threshold": threshold,
+            "window_months": window_months,
+        },
     )

@@ -1,6 +1,6 @@
 """The customer_profile service: who is this customer, and what have they done?"""
 
-from services.customer_profile import handlers
+from services.customer_profile import handlers, scheduler
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
 
@@ -19,4 +19,5 @@ def definition() -> ServiceDefinition:
             Subscription(handlers.DECIDED_TOPIC, handlers.record_decisions),
             Subscription(handlers.VENDOR_TOPIC, handlers.update_vendors),
         ),
+        workers=(scheduler.review_tiers_daily,),
     )

@@ -99,5 +99,8 @@ def describe(
         value = details.get(name)
         if isinstance(value, str):
             values[name] = text_in(texts, f"{namespace}.{value}", language, value)
+    code = details.get("reason_code")
+    if isinstance(code, str):  # a decline reason: the catalogue's text, else the one sent
+        values["reason"] = text_in(texts, f"reason.{code}", language, details.get("reason") or code)
     chosen = choose_text(texts, key, language)
     return key if chosen is None else render(chosen[0], values)

@@ -10,13 +10,13 @@ from contracts.loyalty import (
     BalanceChanged,
     PendingPointsChanged,
     PointsPosted,
-    ProfileChanged,
     TransactionEnriched,
     VendorChanged,
 )
 from contracts.vendor_gateway import RedemptionDecided
-from services.customer_profile import activity, repository
+from services.customer_profile import activity, repository, tier_repository, tiering
 from services.customer_profile.domain import Account, cashback_account, winning_change
+from services.customer_profile.profile_events import PROFILE_TOPIC, profile_changed
 from services.customer_profile.repository import BalanceRow, CustomerRow, VendorRow
 from shared.messaging.uow import Inbound, UnitOfWork
 
@@ -27,14 +27,6 @@ PENDING_TOPIC = "loyalty.points.pending.v1"
 BALANCE_TOPIC = "loyalty.wallet.balance-changed.v1"
 DECIDED_TOPIC = "loyalty.redemption.decided.v1"
 VENDOR_TOPIC = "loyalty.vendor.changed.v1"
-PROFILE_TOPIC = "loyalty.customer.profile-changed.v1"
-
-DEFAULT_TIER = "blue"
-
-
-def profile_message_id(customer_no: str, profile_version: int) -> str:
-    """Deterministic, so that a re-applied batch publishes the same event, not a new one."""
-    return f"profile:{customer_no}:{profile_version}"
 
 
 def _customer_row(change: CustomerUpdated, tier: str, version: int) -> CustomerRow:
@@ -55,30 +47,13 @@ def _customer_row(change: CustomerUpdated, tier: str, version: int) -> CustomerR
     )
 
 
-def _profile_changed(row: CustomerRow, now: datetime) -> ProfileChanged:
-    return ProfileChanged(
-        message_id=profile_message_id(row.customer_no, row.profile_version),
-        sent_at=now,
-        customer_no=row.customer_no,
-        status="closed" if row.status == "closed" else "active",
-        loyalty_member=row.loyalty_member,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        preferred_language=row.preferred_language,
-        segment=row.segment,
-        tier=row.tier,
-        cashback_account_no=row.cashback_account_no,
-        profile_version=row.profile_version,
-        changed_at=row.changed_at,
-    )
-
-
 async def update_customers(uow: UnitOfWork, batch: Sequence[Inbound[CustomerUpdated]]) -> None:
     """Apply the bank's customer changes, newest `changed_at` wins; announce each new profile."""
     by_customer: dict[str, list[CustomerUpdated]] = {}
     for item in batch:
         by_customer.setdefault(item.message.customer_no, []).append(item.message)
     known = await repository.lock_customers(uow.conn, by_customer)
+    ladder, _ = await tier_repository.tier_rules(uow.conn)
     rows: list[CustomerRow] = []
     for customer_no, changes in sorted(by_customer.items()):
         before = known.get(customer_no)
@@ -88,13 +63,13 @@ async def update_customers(uow: UnitOfWork, batch: Sequence[Inbound[CustomerUpda
         if outcome.winner is None:
             continue  # every change was older than what we hold: late delivery
         version = (before.profile_version if before else 0) + outcome.applied
-        tier = before.tier if before else DEFAULT_TIER
+        tier = before.tier if before else ladder.lowest.name
         rows.append(_customer_row(outcome.winner, tier, version))
     written = await repository.upsert_customers(uow.conn, rows)
     now = datetime.now(UTC)
     for row in rows:
         if row.customer_no in written:
-            uow.publish(PROFILE_TOPIC, row.customer_no, _profile_changed(row, now))
+            uow.publish(PROFILE_TOPIC, row.customer_no, profile_changed(row, now, row.changed_at))
 
 
 async def record_transactions(
@@ -106,8 +81,10 @@ async def record_transactions(
 
 
 async def record_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]) -> None:
-    # Tier-qualifying totals (and so tier changes) will be derived from tier_points postings.
-    await repository.record_activity(uow.conn, [activity.from_posting(i.message) for i in batch])
+    """Every posting is history; tier points also count towards the tier."""
+    postings = [i.message for i in batch]
+    await repository.record_activity(uow.conn, [activity.from_posting(p) for p in postings])
+    await tiering.apply_tier_points(uow, postings)
 
 
 async def record_pending(uow: UnitOfWork, batch: Sequence[Inbound[PendingPointsChanged]]) -> None:

@@ -1,14 +1,16 @@
-"""The customer_profile schema: customers, last known balances, activity history, texts."""
+"""The customer_profile schema: customers, balances, activity history, texts and tiers."""
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Index,
     Integer,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -34,6 +36,9 @@ customers = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("profile_version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("tier_changed_at", DateTime(timezone=True)),
+    # Since when the tier points fall short of the tier: the grace period's start.
+    Column("tier_below_since", DateTime(timezone=True)),
 )
 balances = Table(
     "balances",
@@ -77,5 +82,59 @@ vendors = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
-AUDITED = ("customers", "balances", "translations", "vendors")
-APPEND_ONLY = ("activity",)
+tiers = Table(
+    "tiers",
+    metadata,
+    Column("tier", Text, primary_key=True),
+    Column("rank", Integer, nullable=False, unique=True),
+    Column("threshold", BigInteger, nullable=False),  # tier points in the window to reach it
+    CheckConstraint("threshold >= 0", name="threshold_not_negative"),
+)
+tier_policy = Table(
+    "tier_policy",
+    metadata,
+    Column("programme", Text, primary_key=True),
+    Column("window_months", Integer, nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    CheckConstraint("window_months BETWEEN 1 AND 60", name="window_months_range"),
+    CheckConstraint("grace_days >= 0", name="grace_days_not_negative"),
+)
+tier_points = Table(
+    "tier_points",
+    metadata,
+    # One row per posting: a replayed posting cannot count twice.
+    Column("posting_id", Text, primary_key=True),
+    Column("customer_no", Text, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("earned_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("ix_tier_points_customer_earned", tier_points.c.customer_no, tier_points.c.earned_at)
+tier_changes = Table(
+    "tier_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("customer_no", Text, nullable=False),
+    Column("profile_version", Integer, nullable=False),
+    Column("from_tier", Text, nullable=False),
+    Column("to_tier", Text, nullable=False),
+    Column("direction", Text, nullable=False),
+    Column("qualifying_points", BigInteger, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("customer_no", "profile_version"),
+    CheckConstraint("direction IN ('up', 'down')", name="direction_known"),
+)
+tier_reviews = Table(
+    "tier_reviews",
+    metadata,
+    Column("as_of", DateTime(timezone=True), primary_key=True),
+    Column("reviewed", Integer, nullable=False),
+    Column("upgraded", Integer, nullable=False),
+    Column("downgraded", Integer, nullable=False),
+    Column("at_risk", Integer, nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+AUDITED = ("customers", "balances", "translations", "vendors", "tiers", "tier_policy")
+APPEND_ONLY = ("activity", "tier_points", "tier_changes", "tier_reviews")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 
 class TierConfigurationError(ValueError):
@@ -39,7 +40,7 @@ class TierLadder:
             raise TierConfigurationError("there must be at least one tier")
         if ordered[0].threshold != 0:
             raise TierConfigurationError(f"the lowest tier {ordered[0].name} must need 0 points")
-        for lower, upper in zip(ordered, ordered[1:], strict=False):
+        for lower, upper in pairwise(ordered):
             if upper.rank == lower.rank or upper.threshold <= lower.threshold:
                 raise TierConfigurationError(
                     f"{upper.name} must rank above and need more points than {lower.name}"
@@ -51,8 +52,8 @@ class TierLadder:
         return self.tiers[0]
 
     def qualifying(self, points: int) -> Tier:
-        """The highest tier the points reach."""
-        return next(t for t in reversed(self.tiers) if points >= t.threshold)
+        """The highest tier the points reach (the lowest, even for a negative total)."""
+        return next((t for t in reversed(self.tiers) if points >= t.threshold), self.lowest)
 
     def position(self, name: str) -> int:
         """Index of a tier on the ladder; a tier no longer configured counts as below all."""
@@ -137,11 +138,10 @@ def on_review(
     decided = on_points(ladder, state, points, as_of)
     if decided.tier_changed or _qualifies(ladder, state.tier, points):
         return decided
-    waiting = replace(state, below_since=state.below_since or as_of)
+    below_since = state.below_since or as_of  # a first shortfall starts the grace period
     changed_in_this_review = state.changed_at is not None and state.changed_at >= as_of
-    assert waiting.below_since is not None  # noqa: S101  (for the type checker)
-    if changed_in_this_review or as_of - waiting.below_since < timedelta(days=policy.grace_days):
-        return TierDecision(waiting, None)
+    if changed_in_this_review or as_of - below_since < timedelta(days=policy.grace_days):
+        return TierDecision(replace(state, below_since=below_since), None)
     lower = ladder.below(state.tier)
     still_short = not _qualifies(ladder, lower.name, points)
     return TierDecision(

@@ -23,6 +23,8 @@ HEADER: Final = ("text_key", "language", "text")
 TEXT_KEY: Final = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")
 LANGUAGE: Final = re.compile(r"[a-z]{2,3}")  # ISO 639-1, or 639-3 where 639-1 has none
 MAX_TEXT: Final = 500
+# Statement narratives go into the bank's LYCRED file, whose narrative field is 30 wide.
+MAX_LENGTH_BY_NAMESPACE: Final = {"narrative": 30}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +68,9 @@ def _csv_rows(content: str) -> list[SourceRow]:
     if header is None or tuple(h.strip().lstrip("\ufeff") for h in header) != HEADER:
         raise TranslationFileError(f"the CSV header must be {','.join(HEADER)}")
     rows: list[SourceRow] = []
+    starts_at = reader.line_num + 1
     for cells in reader:
-        line_no = reader.line_num
+        line_no, starts_at = starts_at, reader.line_num + 1  # a quoted text may span lines
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(HEADER):
@@ -126,26 +129,38 @@ def placeholders(template: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _problem(row: SourceRow, english: Mapping[str, str]) -> str | None:
+def _max_length(text_key: str) -> int:
+    return MAX_LENGTH_BY_NAMESPACE.get(text_key.split(".", 1)[0], MAX_TEXT)
+
+
+def _form_problem(row: SourceRow) -> str | None:
+    """What is wrong with the row on its own."""
+    problem = None
     if row.malformed is not None:
-        return f"expected the fields {', '.join(HEADER)}, found {row.malformed}"
-    if not TEXT_KEY.fullmatch(row.text_key):
-        return f"text_key {row.text_key!r} must be dotted lower-case words (activity.earned)"
-    if not LANGUAGE.fullmatch(row.language):
-        return f"language {row.language!r} must be an ISO 639 code such as en, af, zu"
-    if not row.text.strip():
-        return "text is empty"
-    if len(row.text) > MAX_TEXT:
-        return f"text is longer than {MAX_TEXT} characters"
-    try:
-        names = placeholders(row.text)
-    except ValueError as error:
-        return f"text is not a valid template: {error}"
-    if row.language == FALLBACK_LANGUAGE:
-        return None
+        problem = f"expected the fields {', '.join(HEADER)}, found {row.malformed}"
+    elif not TEXT_KEY.fullmatch(row.text_key):
+        problem = f"text_key {row.text_key!r} must be dotted lower-case words (activity.earned)"
+    elif not LANGUAGE.fullmatch(row.language):
+        problem = f"language {row.language!r} must be an ISO 639 code such as en, af, zu"
+    elif not row.text.strip():
+        problem = "text is empty"
+    elif len(row.text) > (limit := _max_length(row.text_key)):
+        problem = f"text is longer than {limit} characters"
+    else:
+        try:
+            placeholders(row.text)
+        except ValueError as error:
+            problem = f"text is not a valid template: {error}"
+    return problem
+
+
+def _problem(row: SourceRow, english: Mapping[str, str]) -> str | None:
+    problem = _form_problem(row)
+    if problem is not None or row.language == FALLBACK_LANGUAGE:
+        return problem
     if row.text_key not in english:
         return f"{row.text_key} has no English text (English is every language's fallback)"
-    unknown = names - placeholders(english[row.text_key])
+    unknown = placeholders(row.text) - placeholders(english[row.text_key])
     if unknown:
         return f"placeholder(s) {', '.join(sorted(unknown))} not in the English text"
     return None
@@ -162,7 +177,7 @@ def check_rows(
     rows = list(rows)
     known = dict(english)
     for row in rows:
-        if row.language == FALLBACK_LANGUAGE and _problem(row, {}) is None:
+        if row.language == FALLBACK_LANGUAGE and _form_problem(row) is None:
             known[row.text_key] = row.text
     good: list[Translation] = []
     errors: list[RowError] = []

@@ -186,3 +186,47 @@ def test_decisions_become_redeemed_held_cancelled_or_declined() -> None:
     assert (declined.kind, declined.points) == ("declined", 0)
     assert declined.details["reason"] == "Onvoldoende punte"
     assert declined.details["reason_code"] == "insufficient_points"
+
+
+def test_a_lapsed_hold_is_history_too() -> None:
+    lapsed = activity.from_balance_change(
+        BalanceChanged(
+            message_id="balance:lapse:hold:7",
+            sent_at=AT,
+            customer_no="C1",
+            currency="points",
+            change=0,
+            balance=60,
+            held=0,
+            cause="lapse",
+            reference="hold:7",
+            occurred_at=AT,
+        )
+    )
+    assert lapsed is not None
+    assert (lapsed.kind, lapsed.points, lapsed.description_key) == (
+        "cancelled",
+        None,
+        "activity.hold_lapsed",
+    )
+
+
+def test_a_tier_change_moves_no_points_and_carries_its_reason() -> None:
+    row = activity.from_tier_change(
+        message_id="profile:C1:4",
+        customer_no="C1",
+        as_of=AT,
+        from_tier="gold",
+        to_tier="silver",
+        upgrade=False,
+        points=1200,
+        threshold=5000,
+        window_months=12,
+    )
+    assert (row.kind, row.points, row.description_key) == (
+        "tier_changed",
+        None,
+        "activity.tier_downgraded",
+    )
+    assert row.details["previous_tier"] == "gold"
+    assert row.details["threshold"] == 5000

@@ -106,3 +106,27 @@ def test_a_placeholder_without_a_value_renders_empty_and_a_broken_template_as_is
     )
     assert render("{points} points", {"points": None}) == "points"
     assert render("Broken {template", {}) == "Broken {template"
+
+
+def test_a_decline_reason_comes_from_the_catalogue_by_code_else_as_sent() -> None:
+    texts = {
+        ("activity.declined", "en"): "Redemption at {vendor} declined: {reason}",
+        ("activity.declined", "zu"): "Ukusebenzisa e-{vendor} kwenqatshiwe: {reason}",
+        ("reason.insufficient_points", "zu"): "Amaphuzu awanele",
+    }
+    details = {"vendor": "Takealot", "reason_code": "insufficient_points", "reason": "Sent"}
+    assert describe(texts, "activity.declined", "zu", details) == (
+        "Ukusebenzisa e-Takealot kwenqatshiwe: Amaphuzu awanele"
+    )
+    assert describe(texts, "activity.declined", "en", details) == (
+        "Redemption at Takealot declined: Sent"
+    )
+
+
+def test_tier_names_are_shown_in_the_customers_language() -> None:
+    texts = {
+        ("activity.tier_upgraded", "en"): "Welcome to {tier}",
+        ("tier.gold", "en"): "Gold",
+        ("tier.gold", "af"): "Goud",
+    }
+    assert describe(texts, "activity.tier_upgraded", "af", {"tier": "gold"}) == "Welcome to Goud"
