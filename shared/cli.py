@@ -25,6 +25,7 @@ PLUGINS = (
     "services.customer_profile.cli",
     "services.redemption.cli",
     "services.accrual.cli",
+    "shared.verify_cli",
     "shared.deploy.cli",
     "shared.up",
 )

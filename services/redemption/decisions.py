@@ -8,8 +8,8 @@ same order as the lapse and expiry runs, so they never deadlock and never overdr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts.loyalty import BalanceChanged, CashbackPayoutRequested
@@ -26,7 +26,7 @@ from services.redemption.domain import (
     reason_text,
 )
 from services.redemption.ledger import BREAKAGE, REDEEMED, customer_account
-from services.redemption.repository import Account, Customer
+from services.redemption.repository import Account, Allocation, Customer
 from shared.messaging.uow import Inbound, UnitOfWork
 
 DECIDED_TOPIC = "loyalty.redemption.decided.v1"
@@ -259,6 +259,8 @@ class Decider:
             uow.conn, spent.redemption_id, request.message_id, returned, lost
         ):
             raise Declined("redemption_not_found")  # cancelled before
+        # A debt is repaid first, as by any credit: those points do not go back to lots.
+        back = after_debt(back, max(0, -account.balance))
         await repository.consume_lots(uow.conn, [(a.lot_id, -a.points) for a in back])
         for a in back:  # later spends of this batch may use them again
             book.returned((request.customer_no, SPENDABLE), Lot(a.lot_id, a.points, a.expires_at))
@@ -274,6 +276,19 @@ class Decider:
         await repository.write_entries(uow.conn, entries)
         account.balance += returned
         return Outcome(returned, [], "cancel", returned)
+
+
+def after_debt(back: Sequence[Allocation], debt: int) -> list[Allocation]:
+    """The points a cancel gives back to lots once they have repaid a debt; the repayment
+    takes them as a spend would, the soonest-expiring lot first."""
+    left: list[Allocation] = []
+    for a in sorted(back, key=lambda a: (a.expires_at is None, a.expires_at or date.max,
+                                         a.lot_id)):  # fmt: skip
+        repaid = min(debt, a.points)
+        debt -= repaid
+        if a.points > repaid:
+            left.append(replace(a, points=a.points - repaid))
+    return left
 
 
 def check_customer_and_vendor(

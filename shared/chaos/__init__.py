@@ -1,0 +1,1 @@
+"""Chaos runs: traffic through a platform whose processes keep dying, then the reckoning."""
