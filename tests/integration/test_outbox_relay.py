@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import orjson
 import pytest
@@ -23,8 +24,15 @@ UNSENT = 'SELECT count(*) FROM "{schema}".outbox WHERE key = :k AND sent_at IS N
 async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
     endpoints: Endpoints, pg_admin_url: str
 ) -> None:
-    schema = "debit_orders"  # a service that does not run in this test
+    # A schema of its own: every service's relay may be running in this session.
+    schema = f"relay_test_{os.getpid()}"
     engine = create_engine(pg_admin_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await conn.execute(
+            text(f'CREATE TABLE IF NOT EXISTS "{schema}".outbox '
+                 "(LIKE debit_orders.outbox INCLUDING ALL)")
+        )  # fmt: skip
     producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
     await producer.start()
     key = f"relay-test-{id(engine)}"
@@ -70,4 +78,6 @@ async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
         assert unsent == 0
     finally:
         await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
