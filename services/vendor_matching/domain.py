@@ -5,7 +5,8 @@ Pure values: nothing here does I/O. Confidence is an integer percentage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 MatchMethod = Literal["merchant_id", "user_code", "alias", "name", "fuzzy", "review", "none"]
@@ -80,3 +81,19 @@ class MatchResult:
 
 
 NO_MATCH = MatchResult(vendor_id=None, method="none", confidence=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What reviewers taught the matcher, keyed by the normalised descriptor.
+
+    `confirmed` maps a descriptor to the vendor a reviewer named for it: from
+    then on it is matched exactly. `rejected` lists, per descriptor, vendors a
+    reviewer said it is not: they are never proposed for it again.
+    """
+
+    confirmed: Mapping[str, str] = field(default_factory=dict)
+    rejected: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+NOTHING_LEARNED = Learned()

@@ -1,32 +1,50 @@
 """Recognise the vendor behind a transaction.
 
-In order: the card's merchant id, the debit order's user code, the descriptor
-equal to a vendor's name or alias once normalised, and last the descriptor's
-words scored against every vendor name that shares one of them. Pure: build
-once from the vendor master, then match from memory.
+In order: the card's merchant id, the debit order's user code, what reviewers
+taught about this descriptor, the descriptor equal to a vendor's name or alias
+once normalised, and last the descriptor's words scored against every vendor
+name that shares one of them. A scored vendor is accepted only when it is a
+clear winner, its evidence is conclusive (see `text_index`) and no word of the
+descriptor names another trade. Pure: build once from the vendor master, then
+match from memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from services.vendor_matching.domain import (
     NO_MATCH,
+    NOTHING_LEARNED,
     Candidate,
+    Learned,
     MatchQuery,
     MatchResult,
     Vendor,
 )
 from services.vendor_matching.lexicon import MCC_CATEGORIES
 from services.vendor_matching.normalise import card_acceptor_name, compact, descriptor_tokens
-from services.vendor_matching.text_index import TextIndex
+from services.vendor_matching.text_index import Evidence, TextIndex
+from services.vendor_matching.trades import TRADE_WORDS
 
 _NameKind = Literal["name", "alias"]
+_Tokens = tuple[str, ...]
 _NO_CATEGORIES: Final = frozenset[str]()
+_NOBODY: Final = frozenset[str]()
+# `SCHOO` at the end of a descriptor cut at its field's width is `SCHOOL`; a
+# shorter stump (`CONTR`, `GREE`) begins too many other words.
+_MIN_CUT_TRADE_WORD: Final = 5
+_MIN_CUT_TRADE_SHARE: Final = 0.6
+_CUT_TRADE_WORDS: Final = {
+    word[:end]: trades
+    for word, trades in sorted(TRADE_WORDS.items())
+    for end in range(_MIN_CUT_TRADE_WORD, len(word))
+    if end >= _MIN_CUT_TRADE_SHARE * len(word)
+}
 # Channels whose descriptor may use the acquirer's fixed layout (None: not said).
 _CARD_CHANNELS: Final = frozenset({None, "card"})
 
@@ -63,6 +81,18 @@ def _claim(index: dict[str, str], code: str, vendor_id: str, what: str) -> None:
         raise VendorConflictError(f"{what} {code!r} belongs to both {owner!r} and {vendor_id!r}")
 
 
+def _name_part(query: MatchQuery) -> str:
+    """The descriptor without the acquirer's city field when it may be a card's."""
+    if query.channel in _CARD_CHANNELS:
+        return card_acceptor_name(query.descriptor)
+    return query.descriptor
+
+
+def learning_key(query: MatchQuery) -> str:
+    """The normalised descriptor a reviewer's decision on this query is remembered by."""
+    return " ".join(descriptor_tokens(_name_part(query)))
+
+
 class MatchingEngine:
     """Indexes of one vendor master; answers `match` from memory."""
 
@@ -75,20 +105,32 @@ class MatchingEngine:
         by_name: dict[str, tuple[tuple[str, _NameKind], ...]],
         text: TextIndex,
         settings: MatchingSettings,
+        learned: Learned = NOTHING_LEARNED,
     ) -> None:
         self._vendors = {vendor.vendor_id: vendor for vendor in vendors}
+        self._learned = learned
         self._by_merchant_id = by_merchant_id
         self._by_user_code = by_user_code
         self._by_name = by_name
         self._text = text
         self.settings = settings
         self._categories = {vendor.vendor_id: vendor.category for vendor in vendors}
-        self._match_descriptor = lru_cache(maxsize=settings.cache_size)(self._descriptor)
-        self._match_words = lru_cache(maxsize=settings.cache_size)(self._words)
+        self._own_words = text.words_by_vendor()
+        self._match_descriptor: Callable[[str, frozenset[str]], MatchResult] = self._descriptor
+        self._match_words: Callable[[_Tokens, frozenset[str]], MatchResult] = self._words
+        self._caches: tuple[Any, ...] = ()
+        if settings.cache_size:
+            descriptors = lru_cache(maxsize=settings.cache_size)(self._descriptor)
+            words = lru_cache(maxsize=settings.cache_size)(self._words)
+            self._match_descriptor, self._match_words = descriptors, words
+            self._caches = (descriptors, words)
 
     @classmethod
     def build(
-        cls, vendors: Iterable[Vendor], settings: MatchingSettings | None = None
+        cls,
+        vendors: Iterable[Vendor],
+        settings: MatchingSettings | None = None,
+        learned: Learned = NOTHING_LEARNED,
     ) -> MatchingEngine:
         """Index the vendor master once; raises VendorConflictError on clashing keys."""
         ordered = sorted(vendors, key=lambda vendor: vendor.vendor_id)
@@ -121,6 +163,26 @@ class MatchingEngine:
             by_name={key: tuple(sorted(kinds.items())) for key, kinds in by_name.items()},
             text=TextIndex(forms),
             settings=settings or MatchingSettings(),
+            learned=learned,
+        )
+
+    def with_learned(self, learned: Learned) -> MatchingEngine:
+        """The same vendor master with other reviewers' lessons (no re-indexing)."""
+        return self._sharing_indexes(self.settings, learned)
+
+    def with_settings(self, settings: MatchingSettings) -> MatchingEngine:
+        """The same vendor master with other thresholds or cache size (no re-indexing)."""
+        return self._sharing_indexes(settings, self._learned)
+
+    def _sharing_indexes(self, settings: MatchingSettings, learned: Learned) -> MatchingEngine:
+        return MatchingEngine(
+            vendors=list(self._vendors.values()),
+            by_merchant_id=self._by_merchant_id,
+            by_user_code=self._by_user_code,
+            by_name=self._by_name,
+            text=self._text,
+            settings=settings,
+            learned=learned,
         )
 
     @property
@@ -139,10 +201,7 @@ class MatchingEngine:
             if vendor_id is not None:
                 return MatchResult(vendor_id, "user_code", 100, (Candidate(vendor_id, 100),))
         categories = MCC_CATEGORIES.get((query.mcc or "").strip(), _NO_CATEGORIES)
-        descriptor = query.descriptor
-        if query.channel in _CARD_CHANNELS:
-            descriptor = card_acceptor_name(descriptor)
-        return self._match_descriptor(descriptor, categories)
+        return self._match_descriptor(_name_part(query), categories)
 
     def match_many(self, queries: Iterable[MatchQuery]) -> list[MatchResult]:
         """Match a batch; repeated descriptors are answered from the cache."""
@@ -150,30 +209,67 @@ class MatchingEngine:
 
     def cache_clear(self) -> None:
         """Forget remembered answers (for measuring; answers never go stale)."""
-        self._match_descriptor.cache_clear()
-        self._match_words.cache_clear()
-        self._text.lookup.cache_clear()
+        for cache in self._caches:
+            cache.cache_clear()
+        self._text.cache_clear()
 
     def _descriptor(self, descriptor: str, categories: frozenset[str]) -> MatchResult:
         return self._match_words(descriptor_tokens(descriptor), categories)
 
     def _words(self, tokens: tuple[str, ...], categories: frozenset[str]) -> MatchResult:
-        """Exact name or alias first, then the scored words."""
+        """What a reviewer said, then the exact name or alias, then the scored words."""
         if not tokens:
             return NO_MATCH
+        rejected = _NOBODY
+        learned = self._learned
+        if learned.confirmed or learned.rejected:
+            key = " ".join(tokens)
+            rejected = learned.rejected.get(key, _NOBODY)
+            confirmed = learned.confirmed.get(key)
+            if confirmed in self._vendors and confirmed not in rejected:
+                return MatchResult(confirmed, "alias", 100, (Candidate(confirmed, 100),))
         owners = self._by_name.get("".join(tokens), ())
+        if rejected:
+            owners = tuple(owner for owner in owners if owner[0] not in rejected)
         if len(owners) == 1:
             vendor_id, kind = owners[0]
             return MatchResult(vendor_id, kind, 100, (Candidate(vendor_id, 100),))
         scores = self._text.score(tokens)
+        if not scores:
+            return NO_MATCH
         ranked = sorted(
-            (Candidate(vendor_id, round(100 * score)) for vendor_id, score in scores.items()),
+            (
+                Candidate(vendor_id, round(100 * evidence.score))
+                for vendor_id, evidence in scores.items()
+                if vendor_id not in rejected
+            ),
             key=lambda candidate: (-candidate.confidence, candidate.vendor_id),
         )
-        return self._decide(ranked, categories)
+        return self._decide(ranked, categories, lambda v: self._conclusive(scores[v], v, tokens))
 
-    def _decide(self, ranked: list[Candidate], categories: frozenset[str]) -> MatchResult:
-        """Accept a clear winner, queue a close call or a weak one, ignore the rest."""
+    def _conclusive(self, evidence: Evidence, vendor_id: str, tokens: tuple[str, ...]) -> bool:
+        return evidence.conclusive and self._same_trade(vendor_id, tokens)
+
+    def _same_trade(self, vendor_id: str, tokens: tuple[str, ...]) -> bool:
+        """No word of the descriptor says it is another trade than the vendor's."""
+        own = self._own_words.get(vendor_id, frozenset())
+        category = self._categories[vendor_id]
+        for number, token in enumerate(tokens):
+            trades = TRADE_WORDS.get(token)
+            if trades is None and number == len(tokens) - 1:
+                trades = _CUT_TRADE_WORDS.get(token)  # the field ended mid-word
+            if trades is not None and token not in own and category not in trades:
+                return False
+        return True
+
+    def _decide(
+        self,
+        ranked: list[Candidate],
+        categories: frozenset[str],
+        conclusive: Callable[[str], bool],
+    ) -> MatchResult:
+        """Accept a clear, conclusive winner, queue a close call or a weak one, ignore the
+        rest."""
         settings = self.settings
         if not ranked or ranked[0].confidence < settings.review_threshold:
             return NO_MATCH
@@ -184,6 +280,7 @@ class MatchingEngine:
             if len(fitting) == 1:
                 best, close = fitting[0], fitting
         shortlist = tuple([best, *(c for c in ranked if c != best)][: settings.max_candidates])
-        if len(close) == 1 and best.confidence >= settings.accept_threshold:
+        accepted = best.confidence >= settings.accept_threshold and conclusive(best.vendor_id)
+        if len(close) == 1 and accepted:
             return MatchResult(best.vendor_id, "fuzzy", best.confidence, shortlist)
         return MatchResult(None, "review", best.confidence, shortlist)

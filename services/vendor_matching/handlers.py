@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,15 @@ from contracts.loyalty import (
 )
 from services.vendor_matching import repository
 from services.vendor_matching.domain import MatchQuery, MatchResult
+from services.vendor_matching.engine import learning_key
+from services.vendor_matching.learning import (
+    ClosedReview,
+    ReviewDecision,
+    first_decision_per_review,
+    lessons,
+)
 from services.vendor_matching.master import EngineCache
-from services.vendor_matching.repository import MatchRow
+from services.vendor_matching.repository import ClosedRow, MatchRow
 from shared.messaging.uow import Inbound, UnitOfWork
 
 CARD_TOPIC = "esb.card.transaction.v1"
@@ -144,12 +151,12 @@ class Enricher:
         results = engine.match_many(query for query, _ in items)
         now = datetime.now(UTC)
         matches: list[MatchRow] = []
-        reviews: list[MatchReviewRequested] = []
-        for (_, fields), result in zip(items, results, strict=True):
+        reviews: list[tuple[MatchReviewRequested, str]] = []
+        for (query, fields), result in zip(items, results, strict=True):
             enriched = TransactionEnriched(sent_at=now, **fields, **vendor_fields(result, names))
             uow.publish(ENRICHED_TOPIC, enriched.customer_no, enriched)
             if result.needs_review:
-                reviews.append(review_request(enriched, result, now))
+                reviews.append((review_request(enriched, result, now), learning_key(query)))
             matches.append(
                 MatchRow(
                     enriched.source,
@@ -164,7 +171,7 @@ class Enricher:
             )
         await repository.record_matches(uow.conn, matches)
         await repository.open_reviews(uow.conn, reviews)
-        for review in reviews:
+        for review, _ in reviews:
             uow.publish(REVIEW_REQUESTED_TOPIC, review.customer_no, review)
 
 
@@ -188,5 +195,39 @@ def review_request(
 async def record_review_decisions(
     uow: UnitOfWork, batch: Sequence[Inbound[MatchReviewDecided]]
 ) -> None:
-    """A reviewer's decision closes the review (it is audited: an UPDATE of a business row)."""
-    await repository.close_reviews(uow.conn, [i.message for i in batch])
+    """A reviewer's decision from the review topic: see decide_reviews."""
+    decisions = [
+        ReviewDecision(m.review_id, m.decision, m.vendor_id, m.actor)
+        for m in (inbound.message for inbound in batch)
+    ]
+    await decide_reviews(uow, decisions)
+
+
+async def decide_reviews(
+    uow: UnitOfWork, decisions: Sequence[ReviewDecision]
+) -> list[ClosedReview]:
+    """Close the open reviews answered and learn from them: a confirmation makes the
+    descriptor an exact alias of its vendor, a rejection stops that vendor for it.
+
+    Returns the reviews closed now; a decision on a closed or unknown review changes
+    nothing. Each lesson records the review and who decided; closing a review and
+    replacing or withdrawing a lesson are audited (UPDATE and DELETE).
+    """
+    closed = await repository.close_reviews(uow.conn, first_decision_per_review(decisions))
+    reviews = [_keyed(row) for row in closed]
+    confirmed, rejected = lessons(reviews)
+    await repository.remember(uow.conn, confirmed, rejected)
+    return reviews
+
+
+# The query channel each source's descriptor was matched with (see *_fields above).
+_SOURCE_CHANNEL = {"card": "card", "account": "account", "debit_order": "debit_order"}
+
+
+def _keyed(row: ClosedRow) -> ClosedReview:
+    """The review with its learning key; reviews queued before the key was stored
+    get it from their descriptor."""
+    if row.descriptor_norm is not None:
+        return row.review
+    query = MatchQuery(descriptor=row.descriptor, channel=_SOURCE_CHANNEL.get(row.source))
+    return replace(row.review, descriptor_norm=learning_key(query))

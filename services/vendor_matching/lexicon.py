@@ -8,6 +8,8 @@ removes the city but leaves `CAPE UNION MART` alone.
 
 from __future__ import annotations
 
+from services.vendor_matching.places import PLACES
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -28,6 +30,11 @@ NOISE_PHRASES: tuple[str, ...] = (
     "ORDER",
     "POS PURCHASE",
     "CARD PURCHASE",
+    "FUEL PURCHASE",
+    "RECURRING",
+    # `POS PURCHASE (EFFEC 24/08/2024)`: the effective date's label
+    "EFFEC",
+    "EFFECTIVE",
     "POS",
     "PURCHASE",
     "PURCH",
@@ -61,7 +68,8 @@ NOISE_PHRASES: tuple[str, ...] = (
     "SUBS",
     "MONTHLY",
     "MEMBERSHIP",
-    # payment processors that prefix the merchant (`YOCO *JOES COFFEE`)
+    # payment processors that prefix the merchant (`YOCO *JOES COFFEE`); their
+    # short codes (`IKH*`, `SQ *`) are removed only before a `*`, see PROCESSOR_CODES
     "YOCO",
     "PAYU",
     "PAYFAST",
@@ -70,6 +78,7 @@ NOISE_PHRASES: tuple[str, ...] = (
     "ZAPPER",
     "IKHOKHA",
     "PAYGATE",
+    "DASHPAY",
     # web addresses (`NETFLIX.COM`, `TAKEALOT.CO.ZA`)
     "WWW",
     "HTTP",
@@ -101,8 +110,27 @@ NOISE_PHRASES: tuple[str, ...] = (
     "FOR",
 )
 
+# Payment processors' codes printed before a `*` and the merchant's name
+# (`IKH*KASI KOTA`, `SQ *BLUE BOTTLE`, `ZAPPER1*HARBOUR HOUSE`). Too short to
+# remove wherever they appear: `SQ` or `HPY` may be part of a name.
+PROCESSOR_CODES: tuple[str, ...] = (
+    "YOCO",
+    "ZAPPER",
+    "SNAPSCAN",
+    "PAYFAST",
+    "IKHOKHA",
+    "IKH",
+    "HPY",
+    "DASHPAY",
+    "SQ",
+    "PAYPAL",
+    "PAYU",
+    "PAYGATE",
+    "PP",
+)
+
 # Cities, suburbs, malls and provinces that acquirers print after the name.
-LOCATIONS: tuple[str, ...] = (
+_LOCATIONS: tuple[str, ...] = (
     "JHB",
     "JOHANNESBURG",
     "JOBURG",
@@ -196,6 +224,13 @@ LOCATIONS: tuple[str, ...] = (
     "MP",
     "LP",
 )
+LOCATIONS: tuple[str, ...] = tuple(dict.fromkeys((*_LOCATIONS, *PLACES)))
+
+# Month names, dropped after a day number (`* 24 AUG`, `15 JAN 2024`).
+MONTHS: frozenset[str] = _words(
+    "JAN JANUARY FEB FEBRUARY MAR MARCH APR APRIL MAY JUN JUNE JUL JULY AUG AUGUST "
+    "SEP SEPT SEPTEMBER OCT OCTOBER NOV NOVEMBER DEC DECEMBER"
+)
 
 # Countries at the end of a card descriptor in the acquirer's fixed layout.
 COUNTRY_CODES_ALPHA2: frozenset[str] = _words(
@@ -212,8 +247,14 @@ ABBREVIATIONS: dict[str, str] = {
     "WOOLIES": "WOOLWORTHS",
     "WOOLWTHS": "WOOLWORTHS",
     "PNP": "PICK N PAY",
+    "PICKNPAY": "PICK N PAY",
     "P N P": "PICK N PAY",
     "CHKRS": "CHECKERS",
+    # SPAR's store formats are SPAR to a loyalty programme
+    "SUPERSPAR": "SPAR",
+    "SUPER SPAR": "SPAR",
+    "KWIKSPAR": "SPAR",
+    "KWIK SPAR": "SPAR",
     "VODA": "VODACOM",
     "OLDMUT": "OLD MUTUAL",
     "OLD MUT": "OLD MUTUAL",
@@ -226,6 +267,7 @@ ABBREVIATIONS: dict[str, str] = {
     "NFLX": "NETFLIX",
     "UBEREATS": "UBER EATS",
     "MCD": "MCDONALDS",
+    "MCDS": "MCDONALDS",
     "MC DONALDS": "MCDONALDS",
     "MRP": "MR PRICE",
     "DCHEM": "DISCHEM",
@@ -272,8 +314,10 @@ COMMON_WORDS: frozenset[str] = _words(
     SEA BAY BEACH COAST SOUTH NORTH EAST WEST CENTRAL METRO UNITED NATIONAL PEOPLE
     FAMILY LUCKY MAGIC PREMIER ELITE PLATINUM DIAMOND EAGLE LION TIGER ROSE LILY
     ORANGE APPLE BERRY CHERRY OLIVE COFFEE TEA BREAD CORNER VILLAGE GARDEN HOUSE
+    VIVA GEMS JET DOVES DOVE PUMA SWITCH NAKED PINEAPPLE ZOOM LINK ALPHA FIRST METRO
     """
 )
+
 
 # Merchant category codes (ISO 18245) to our vendor categories. Used only to
 # break a near tie between two vendors, never to create a match.

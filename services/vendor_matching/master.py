@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.loyalty import VendorChanged
 from services.vendor_matching.domain import Vendor
 from services.vendor_matching.engine import MatchingEngine
+from services.vendor_matching.repository import load_learned
 from services.vendor_matching.tables import SCHEMA
 from shared.messaging.uow import UnitOfWork
 
@@ -49,25 +50,48 @@ FROM "{SCHEMA}".vendors v WHERE v.active ORDER BY v.vendor_id
     ]
 
 
-async def master_fingerprint(conn: AsyncConnection) -> tuple[object, ...]:
+async def vendor_exists(conn: AsyncConnection, vendor_id: str) -> bool:
+    found = await conn.execute(
+        text(f'SELECT 1 FROM "{SCHEMA}".vendors WHERE vendor_id = :v AND active'),
+        {"v": vendor_id},
+    )
+    return found.first() is not None
+
+
+async def fingerprints(conn: AsyncConnection) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """Cheap signs that the vendor master or what reviewers taught has changed."""
     row = (
-        await conn.execute(text(f'SELECT count(*), max(updated_at) FROM "{SCHEMA}".vendors'))
+        await conn.execute(
+            text(
+                f'SELECT (SELECT count(*) FROM "{SCHEMA}".vendors), '
+                f'(SELECT max(updated_at) FROM "{SCHEMA}".vendors), '
+                f'(SELECT count(*) FROM "{SCHEMA}".vendor_learned_aliases), '
+                f'(SELECT max(decided_at) FROM "{SCHEMA}".vendor_learned_aliases), '
+                f'(SELECT count(*) FROM "{SCHEMA}".vendor_rejections), '
+                f'(SELECT max(decided_at) FROM "{SCHEMA}".vendor_rejections)'
+            )
+        )
     ).one()
-    return tuple(row)
+    return tuple(row[:2]), tuple(row[2:])
 
 
 @dataclass
 class EngineCache:
-    """The matching engine of the current vendor master, rebuilt when the master changes."""
+    """The matching engine of the current vendor master and lessons: re-indexed when the
+    master changes, only handed the new lessons when a reviewer decides."""
 
     engine: MatchingEngine | None = None
-    fingerprint: tuple[object, ...] = field(default_factory=tuple)
+    master: tuple[object, ...] = field(default_factory=tuple)
+    learning: tuple[object, ...] = field(default_factory=tuple)
 
     async def current(self, conn: AsyncConnection) -> MatchingEngine:
-        fingerprint = await master_fingerprint(conn)
-        if self.engine is None or fingerprint != self.fingerprint:
-            self.engine = MatchingEngine.build(await load_vendors(conn))
-            self.fingerprint = fingerprint
+        master, learning = await fingerprints(conn)
+        if self.engine is None or master != self.master:
+            vendors = await load_vendors(conn)
+            self.engine = MatchingEngine.build(vendors, learned=await load_learned(conn))
+        elif learning != self.learning:
+            self.engine = self.engine.with_learned(await load_learned(conn))
+        self.master, self.learning = master, learning
         return self.engine
 
 

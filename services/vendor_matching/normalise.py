@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 from services.vendor_matching.lexicon import (
@@ -17,26 +18,36 @@ from services.vendor_matching.lexicon import (
     COUNTRY_CODES_ALPHA2,
     COUNTRY_CODES_ALPHA3,
     LOCATIONS,
+    MONTHS,
     NOISE_PHRASES,
+    PROCESSOR_CODES,
 )
 
 _Phrase = tuple[str, ...]
 
-# Dates such as 2024-01-15, 15/01/2024, 15.01 and 15 JAN 2024.
-_DATE: Final = re.compile(
-    r"\b\d{4}-\d{2}-\d{2}\b"
-    r"|\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b"
-    r"|\b\d{1,2}\s?(?:JAN(?:UARY)?|FEB(?:RUARY)?|MAR(?:CH)?|APR(?:IL)?|MAY|JUNE?|JULY?"
-    r"|AUG(?:UST)?|SEPT?(?:EMBER)?|OCT(?:OBER)?|NOV(?:EMBER)?|DEC(?:EMBER)?)\b"
-    r"(?:\s?\d{2,4}\b)?"
-)
+# Month names after a day (`* 24 AUG`, `15 JAN 2024`) and currencies before an
+# amount (`R 123.45`) are dates and amounts; numbers alone are references.
+_CURRENCIES: Final = frozenset({"R", "ZAR", "USD", "EUR", "GBP"})
+_MAX_DAY_DIGITS: Final = 2
+_CONTEXTUAL: Final = MONTHS | _CURRENCIES
 _DATE_TOKEN: Final = re.compile(
     r"\d{1,2}(?:JAN|FEB|MAR|APR|MAY|JUNE?|JULY?|AUG|SEPT?|OCT|NOV|DEC)(?:\d{2,4})?"
 )
+# `YOCO *`, `ZAPPER1*`, `IKH*`, `SQ *`: a processor's code before the merchant's name.
+_PROCESSOR: Final = re.compile(rf"\b(?:{'|'.join(PROCESSOR_CODES)})\d*\s*\*")
 _BRANCH_NUMBER: Final = re.compile(r"([A-Z]{2,})\d{3,}|\d{3,}([A-Z]{2,})")
-_APOSTROPHES: Final = re.compile(r"['\u2018\u2019`]")
-_NOT_WORD: Final = re.compile(r"[^A-Z0-9]+")
 _MAX_PASSES: Final = 8
+_ASCII_CONTROLS: Final = dict.fromkeys((*range(32), 127), " ")
+_TYPOGRAPHIC_APOSTROPHES: Final = {0x2018: "'", 0x2019: "'"}
+# After folding: letters and digits stay, apostrophes go (`NANDO'S`), `&` is a
+# word, everything else separates words.
+_WORD_CHARACTERS: Final = {
+    code: None if chr(code) in "'`" else " AND " if chr(code) == "&" else " "
+    for code in range(128)
+    if not ("A" <= chr(code) <= "Z" or "0" <= chr(code) <= "9")
+}
+# Words repeat from descriptor to descriptor: each is judged once.
+_WORD_CACHE_SIZE: Final = 131_072
 ACCEPTOR_LAYOUT_LENGTH: Final = 40
 
 
@@ -57,12 +68,29 @@ def _split(text: str) -> _Phrase:
     return tuple(text.split())
 
 
-_REMOVALS: Final = _phrase_table({_split(p): () for p in (*NOISE_PHRASES, *LOCATIONS)})
-_EXPANSIONS: Final = _phrase_table({_split(k): _split(v) for k, v in ABBREVIATIONS.items()})
+# Abbreviations are expanded and noise removed in one pass; at each word an
+# abbreviation is tried first (`VIRGIN ACT` is expanded before `ACT` could go as
+# noise), then noise, longest phrase first.
+_REWRITES: Final = {
+    first: expansions + removals
+    for expansions_table, removals_table in [
+        (
+            _phrase_table({_split(k): _split(v) for k, v in ABBREVIATIONS.items()}),
+            _phrase_table({_split(p): () for p in (*NOISE_PHRASES, *LOCATIONS)}),
+        )
+    ]
+    for first in sorted(expansions_table.keys() | removals_table.keys())
+    for expansions in [expansions_table.get(first, ())]
+    for removals in [removals_table.get(first, ())]
+}
 
 
 def _fold(text: str) -> str:
     """Uppercase ASCII: accents dropped (CAFÉ -> CAFE), other scripts spaced out."""
+    if text.isascii():  # nearly every descriptor: no Unicode work to do
+        upper = text.upper()
+        return upper if upper.isprintable() else upper.translate(_ASCII_CONTROLS)
+    text = text.translate(_TYPOGRAPHIC_APOSTROPHES)
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).upper())
     kept = (char for char in decomposed if not unicodedata.combining(char))
     return "".join(char if char.isascii() and char.isprintable() else " " for char in kept)
@@ -96,7 +124,15 @@ def _drop_branch_number(token: str) -> str:
     return match.group(1) or match.group(2)
 
 
+@lru_cache(maxsize=_WORD_CACHE_SIZE)
+def _kept_word(token: str) -> str | None:
+    """The word without a glued store number, or None for a reference."""
+    return None if is_reference(token) else _drop_branch_number(token)
+
+
 def _rewrite(tokens: _Phrase, table: dict[str, tuple[tuple[_Phrase, _Phrase], ...]]) -> _Phrase:
+    if table.keys().isdisjoint(tokens):
+        return tokens
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -111,13 +147,32 @@ def _rewrite(tokens: _Phrase, table: dict[str, tuple[tuple[_Phrase, _Phrase], ..
     return tuple(out)
 
 
+def _kept_words(raw: list[str]) -> _Phrase:
+    """The words left once dates, amounts, references and store numbers are gone."""
+    if _CONTEXTUAL.isdisjoint(raw):  # no month or currency: each word on its own
+        return tuple(word for word in map(_kept_word, raw) if word is not None)
+    kept: list[str] = []
+    last = len(raw) - 1
+    for number, token in enumerate(raw):
+        if token in _CONTEXTUAL:
+            if token in MONTHS and number:
+                day = raw[number - 1]
+                if day.isdigit() and len(day) <= _MAX_DAY_DIGITS:
+                    continue
+            if token in _CURRENCIES and number < last and raw[number + 1].isdigit():
+                continue
+        word = _kept_word(token)
+        if word is not None:
+            kept.append(word)
+    return tuple(kept)
+
+
 def _clean(tokens: _Phrase) -> _Phrase:
-    """Repeat the word-level rules until nothing changes (removals expose new phrases)."""
+    """Repeat the phrase rules until nothing changes (removals expose new phrases).
+    Kept words stay kept, and an expansion brings only lexicon words."""
     for _ in range(_MAX_PASSES):
         before = tokens
-        tokens = tuple(_drop_branch_number(t) for t in tokens if not is_reference(t))
-        tokens = _rewrite(tokens, _EXPANSIONS)
-        tokens = _rewrite(tokens, _REMOVALS)
+        tokens = _rewrite(tokens, _REWRITES)
         if tokens == before:
             break
     return tokens
@@ -125,8 +180,10 @@ def _clean(tokens: _Phrase) -> _Phrase:
 
 def descriptor_tokens(text: str) -> _Phrase:
     """The words of a descriptor that can name a vendor, in order."""
-    folded = _APOSTROPHES.sub("", _DATE.sub(" ", _fold(text))).replace("&", " AND ")
-    return _clean(tuple(_NOT_WORD.sub(" ", folded).split()))
+    folded = _fold(text)
+    if "*" in folded:
+        folded = _PROCESSOR.sub(" ", folded)
+    return _clean(_kept_words(folded.translate(_WORD_CHARACTERS).split()))
 
 
 def card_acceptor_name(descriptor: str) -> str:

@@ -1,4 +1,5 @@
-"""The vendor_matching schema: the vendor master, match results and the review queue."""
+"""The vendor_matching schema: the vendor master, match results, the review queue and
+what reviewers taught the matcher."""
 
 from sqlalchemy import (
     Boolean,
@@ -71,7 +72,39 @@ review_queue = Table(
     Column("decided_vendor_id", Text),
     Column("decided_by", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The descriptor as the matcher read it: what a decision teaches it (0002).
+    Column("descriptor_norm", Text),
+    Column("decided_at", DateTime(timezone=True)),
+)
+# A confirmed descriptor is matched exactly to its vendor from then on. Kept apart
+# from vendor_aliases, which `loyalty vendors import` rewrites from the file.
+learned_aliases = Table(
+    "vendor_learned_aliases",
+    metadata,
+    Column("descriptor_norm", Text, primary_key=True),
+    Column("vendor_id", Text, ForeignKey("vendors.vendor_id"), nullable=False, index=True),
+    Column("review_id", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+# A rejected vendor is never proposed again for that descriptor.
+rejections = Table(
+    "vendor_rejections",
+    metadata,
+    Column("descriptor_norm", Text, primary_key=True),
+    Column("vendor_id", Text, ForeignKey("vendors.vendor_id"), primary_key=True),
+    Column("review_id", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-AUDITED = ("vendors", "vendor_merchant_ids", "vendor_user_codes", "vendor_aliases", "review_queue")
+AUDITED = (
+    "vendors",
+    "vendor_merchant_ids",
+    "vendor_user_codes",
+    "vendor_aliases",
+    "review_queue",
+    "vendor_learned_aliases",
+    "vendor_rejections",
+)
 APPEND_ONLY = ("match_results",)

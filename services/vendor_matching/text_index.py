@@ -9,7 +9,11 @@ the few names that could match, not with the size of the vendor master.
 A vendor name's score is how much of it the descriptor covers (words weighted
 by rarity, IDF), lowered a little for descriptor words the name leaves
 unexplained. Scores are floats in 0..1 here; the engine turns them into
-integer percentages.
+integer percentages. A score is also marked *conclusive* or not: when some
+descriptor words stay unexplained (`PETROS BARBER`, `VIVA MEXICO`), the name
+must have been found through two of its words, or through one that is neither
+an everyday word nor a short word with a slip in it; otherwise a person should
+look.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from services.vendor_matching.lexicon import COMMON_WORDS, GENERIC_WORDS
 from services.vendor_matching.similarity import (
@@ -59,6 +63,9 @@ TAIL_CREDIT: Final = 0.25
 # thousands of names.
 FREQUENT_WORD_VENDORS: Final = 20
 FREQUENT_WORD_SHARE: Final = 0.01
+# A slip in a word this long still names it; a shorter word one edit away from a
+# vendor's (`PETROS` and `PEDROS`, `CANSA` and `CANVA`) may be another word.
+SURE_TYPO_LENGTH: Final = 8
 _LOOKUP_CACHE_SIZE: Final = 65_536
 
 _Tokens = tuple[str, ...]
@@ -74,12 +81,21 @@ class _Form:
     total: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    """A vendor word found in the descriptor, and at which word positions."""
+# A vendor word found in the descriptor: similarity, the descriptor's word
+# positions as a bit mask, and whether it is more than a slip in a short word.
+_Hit = tuple[float, int, bool]
 
-    similarity: float
-    positions: frozenset[int]
+
+class Evidence(NamedTuple):
+    """A vendor's score for a descriptor and whether it may be accepted without a person."""
+
+    score: float
+    conclusive: bool
+
+
+# A descriptor word that stands for a vendor word: how similar, and whether the
+# resemblance is more than a slip in a short word.
+_Found = tuple[str, float, bool]
 
 
 def _word_factor(token: str) -> float:
@@ -150,27 +166,45 @@ class TextIndex:
                     near.setdefault(variant, []).append(token)
         self._prefixes = {prefix: tuple(tokens) for prefix, tokens in prefixes.items()}
         self._near = {variant: tuple(tokens) for variant, tokens in near.items()}
+        self._rows = tuple(
+            (form.vendor_id, tuple(zip(form.tokens, form.weights, strict=True)), form.total)
+            for form in self._forms
+        )
         self.lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
+        self.analyse = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._analyse)
 
     @property
     def form_count(self) -> int:
         return len(self._forms)
 
-    def _lookup(self, word: str) -> tuple[tuple[str, float], ...]:
+    def cache_clear(self) -> None:
+        """Forget the remembered word lookups (for measuring)."""
+        self.lookup.cache_clear()
+        self.analyse.cache_clear()
+
+    def words_by_vendor(self) -> dict[str, frozenset[str]]:
+        """Every word of each vendor's names and aliases."""
+        words: dict[str, set[str]] = {}
+        for form in self._forms:
+            words.setdefault(form.vendor_id, set()).update(form.tokens)
+        return {vendor_id: frozenset(found) for vendor_id, found in words.items()}
+
+    def _lookup(self, word: str) -> tuple[_Found, ...]:
         """Vendor words that `word` may stand for, with their similarity."""
-        found: dict[str, float] = {}
+        found: dict[str, tuple[float, bool]] = {}
         if word in self._postings:
-            found[word] = 1.0
+            found[word] = (1.0, True)
         if word in GENERIC_WORDS:
-            return tuple(found.items())
+            return tuple((token, *rest) for token, rest in found.items())
         for token in self._prefixes.get(word, ()):
-            found.setdefault(token, prefix_similarity(word, token))
+            found.setdefault(token, (prefix_similarity(word, token), True))
         if not found:
-            found.update(self._split(word))
+            found.update((token, (similarity, True)) for token, similarity in self._split(word))
         if word not in self._postings:
+            sure = len(word) >= SURE_TYPO_LENGTH
             for token, similarity in self._typos(word):
-                found.setdefault(token, similarity)
-        return tuple(sorted(found.items()))
+                found.setdefault(token, (similarity, sure))
+        return tuple((token, *rest) for token, rest in sorted(found.items()))
 
     def _typos(self, word: str) -> list[tuple[str, float]]:
         """Vendor words a slip of the finger away (`WOOLWROTHS` -> `WOOLWORTHS`).
@@ -190,7 +224,7 @@ class TextIndex:
         scored = ((token, typo_similarity(word, token)) for token in sorted(candidates))
         return [(token, similarity) for token, similarity in scored if similarity > 0.0]
 
-    def _split(self, word: str) -> dict[str, float]:
+    def _split(self, word: str) -> list[tuple[str, float]]:
         """A short name glued from two vendor words (`SANLAMLIFE`) or padded with a
         letter or two (`FOSCHINIAC`), longest vendor word first."""
         for cut in range(len(word) - 1, MIN_SPLIT_HEAD - 1, -1):
@@ -198,57 +232,94 @@ class TextIndex:
             if head not in self._postings:
                 continue
             if tail in self._postings:
-                return {head: SPLIT_SIMILARITY, tail: SPLIT_SIMILARITY}
+                return [(head, SPLIT_SIMILARITY), (tail, SPLIT_SIMILARITY)]
             if len(tail) <= MAX_PADDING and len(word) >= MIN_GLUED_LENGTH:
-                return {head: SPLIT_SIMILARITY}
-        return {}
+                return [(head, SPLIT_SIMILARITY)]
+        return []
 
-    def _weight(self, word: str) -> float:
+    def _weight(self, matches: tuple[_Found, ...], word: str) -> float:
         """How much a descriptor word needs explaining: as much as the vendor word
         it resembles most, or a fixed weight if it resembles none."""
-        matches = self.lookup(word)
         if not matches:
             return self._unknown_weight * _word_factor(word)
-        _, token = max((similarity, token) for token, similarity in matches)
+        _, token = max((similarity, token) for token, similarity, _ in matches)
         return self._idf[token] * (COMMON_WORD_FACTOR if token in COMMON_WORDS else 1.0)
 
-    def _hits(self, tokens: _Tokens) -> dict[str, _Hit]:
-        hits: dict[str, _Hit] = {}
-        for start in range(len(tokens)):
-            for end in range(start + 1, min(start + MAX_COMPOUND_WORDS, len(tokens)) + 1):
-                positions = frozenset(range(start, end))
-                for token, similarity in self.lookup("".join(tokens[start:end])):
-                    known = hits.get(token)
-                    if known is None or similarity > known.similarity:
-                        hits[token] = _Hit(similarity, positions)
-                    elif similarity == known.similarity:
-                        hits[token] = _Hit(similarity, known.positions | positions)
-        return hits
+    def _analyse(self, word: str) -> tuple[tuple[_Found, ...], float]:
+        """The vendor words a descriptor word may stand for, and its weight."""
+        matches = self.lookup(word)
+        return matches, self._weight(matches, word)
 
-    def score(self, tokens: _Tokens) -> dict[str, float]:
+    def _hits(self, tokens: _Tokens) -> tuple[dict[str, _Hit], list[float]]:
+        """The vendor words found (at which word positions, as a bit mask) and the
+        weight of each descriptor word. Runs of up to three words are also tried
+        together (`DIS CHEM` -> `DISCHEM`)."""
+        hits: dict[str, _Hit] = {}
+        weights: list[float] = []
+        count = len(tokens)
+        analyse, lookup = self.analyse, self.lookup
+        for start in range(count):
+            matches, weight = analyse(tokens[start])
+            weights.append(weight)
+            mask = 1 << start
+            joined = tokens[start]
+            for end in range(start, min(start + MAX_COMPOUND_WORDS, count)):
+                if end > start:
+                    joined += tokens[end]
+                    mask |= 1 << end
+                    matches = lookup(joined)
+                for token, similarity, sure in matches:
+                    known = hits.get(token)
+                    if known is None or similarity > known[0]:
+                        hits[token] = (similarity, mask, sure)
+                    elif similarity == known[0]:
+                        hits[token] = (similarity, known[1] | mask, sure)
+        return hits, weights
+
+    def score(self, tokens: _Tokens) -> dict[str, Evidence]:
         """Each plausible vendor's score in 0..1 for these descriptor words."""
-        hits = self._hits(tokens)
+        hits, weights = self._hits(tokens)
         if not hits:
             return {}
-        weights = [self._weight(token) for token in tokens]
         descriptor_total = sum(weights)
-        scores: dict[str, float] = {}
-        for number in sorted({number for token in hits for number in self._postings[token]}):
-            form = self._forms[number]
+        every_word = (1 << len(tokens)) - 1
+        postings = self._postings
+        if len(hits) == 1:
+            numbers: Iterable[int] = postings[next(iter(hits))]  # already in order
+        else:
+            numbers = sorted({number for token in hits for number in postings[token]})
+        unexplained_by_mask: dict[int, float] = {}
+        scores: dict[str, Evidence] = {}
+        rows = self._rows
+        for number in numbers:
+            vendor_id, words, total = rows[number]
             covered = tail = 0.0
-            explained: set[int] = set()
-            for token, weight in zip(form.tokens, form.weights, strict=True):
+            explained = sure_hits = 0
+            telling = False
+            for token, weight in words:
                 hit = hits.get(token)
-                if hit is not None:
-                    covered += weight * hit.similarity
-                    explained |= hit.positions
-                    tail = 0.0
-                else:
+                if hit is None:
                     tail += weight
-            explained_share = sum(weights[p] for p in explained) / descriptor_total
-            if len(explained) == len(tokens):
+                    continue
+                similarity, mask, sure = hit
+                covered += weight * similarity
+                explained |= mask
+                tail = 0.0
+                if sure:
+                    sure_hits += 1
+                    telling = telling or token not in COMMON_WORDS
+            whole = explained == every_word
+            if whole:
                 covered += TAIL_CREDIT * tail
-            score = covered / form.total * (1.0 - UNEXPLAINED_PENALTY * (1.0 - explained_share))
-            if score > scores.get(form.vendor_id, 0.0):
-                scores[form.vendor_id] = score
+                unexplained = 0.0
+            else:
+                unexplained = unexplained_by_mask.get(explained, -1.0)
+                if unexplained < 0.0:
+                    kept = sum(w for p, w in enumerate(weights) if explained >> p & 1)
+                    unexplained = unexplained_by_mask[explained] = 1.0 - kept / descriptor_total
+            score = covered / total * (1.0 - UNEXPLAINED_PENALTY * unexplained)
+            known = scores.get(vendor_id)
+            if known is None or score > known.score:
+                # Everyday words together (`CAPE UNION MART`) name a vendor as well.
+                scores[vendor_id] = Evidence(score, whole or telling or sure_hits > 1)
         return scores

@@ -5,11 +5,15 @@ Deterministic (fixed seed). Run from the repository root:
     .venv/bin/python -m services.vendor_matching.data.generate_eval
 
 Card rows follow the 40-character ISO 8583 field 43 layout (name 25, city 13,
-country 2), so long names are cut mid-word; account rows carry a bank prefix,
-the originator's 10-character short name and a reference. Noise is added the
-way it shows up on statements: branch and city names, store numbers, payment
-processors, typos, lower case, unknown merchant ids and user codes. Rows from
-`descriptors_handwritten.csv` are appended as written.
+country 2), so long names are cut mid-word, or are the line a bank prints on
+the customer's statement (`POS Purchase`, `Fuel Purchase`, `Recurring Card
+Purchase:` before the acquirer's name cut at 19-25 characters, a payment
+processor's `Yoco *` or `Zapper1*`, and a card mask, date, `(Card 1234)` or
+amount after it, cut at 40); debit-order rows carry a bank prefix, the
+originator's 10-character short name and a reference. Noise is added the way
+it shows up on statements: branch and city names, store numbers, typos, title
+case, unknown merchant ids and user codes. Unknown merchants get the same
+noise. Rows from `descriptors_handwritten.csv` are appended as written.
 """
 
 from __future__ import annotations
@@ -20,16 +24,8 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from services.vendor_matching.data import data_path
-from services.vendor_matching.data.spellings import (
-    BRANCHES,
-    CARD_SPELLINGS,
-    CITIES,
-    SHORT_NAMES,
-    UNKNOWN_ACCOUNT_LINES,
-    UNKNOWN_CARD_MERCHANTS,
-    UNKNOWN_PROCESSOR_MERCHANTS,
-)
+from services.vendor_matching.data import data_path, spellings, spellings_extended
+from services.vendor_matching.data.spellings import BRANCHES, CITIES
 from services.vendor_matching.domain import Vendor
 from services.vendor_matching.vendors_csv import parse_vendor_csv
 
@@ -70,7 +66,41 @@ _KEYBOARD_NEIGHBOURS: Final = {
     "W": "QE",
     "Y": "TU",
 }
-_DEBIT_PREFIXES: Final = ("DEBIT ORDER", "D/O", "MAGTAPE DEBIT", "NAEDO", "DEBICHECK", "AEDO", "")
+CARD_SPELLINGS: Final = spellings.CARD_SPELLINGS | spellings_extended.CARD_SPELLINGS
+SHORT_NAMES: Final = spellings.SHORT_NAMES | spellings_extended.SHORT_NAMES
+UNKNOWN_CARD_MERCHANTS: Final = (
+    spellings.UNKNOWN_CARD_MERCHANTS + spellings_extended.UNKNOWN_CARD_MERCHANTS_EXTENDED
+)
+UNKNOWN_PROCESSOR_MERCHANTS: Final = (
+    spellings.UNKNOWN_PROCESSOR_MERCHANTS + spellings_extended.UNKNOWN_PROCESSOR_MERCHANTS_EXTENDED
+)
+UNKNOWN_ACCOUNT_LINES: Final = (
+    spellings.UNKNOWN_ACCOUNT_LINES + spellings_extended.UNKNOWN_ACCOUNT_LINES_EXTENDED
+)
+CARD_ROWS_PER_VENDOR: Final = 6
+STATEMENT_SHARE: Final = 0.35
+_DEBIT_PREFIXES: Final = (
+    "DEBIT ORDER",
+    "D/O",
+    "MAGTAPE DEBIT",
+    "Magtape Debit",
+    "NAEDO",
+    "DEBICHECK",
+    "Debicheck",
+    "Eft Debit Order Payment ():",
+    "AEDO",
+    "",
+)
+# What banks print before the acquirer's name on a statement line.
+_PURCHASE_PREFIXES: Final = ("POS Purchase", "POS PURCHASE (EFFEC )", "POS PURCHASE", "")
+_PREFIXES_BY_CATEGORY: Final = {
+    "fuel": ("Fuel Purchase", "FUEL PURCHASE", "POS Purchase"),
+    "streaming": ("Recurring Card Purchase:", "Online Purchase:", "POS Purchase"),
+    "travel": ("Online Purchase:", "POS Purchase", ""),
+}
+_PROCESSORS: Final = ("Yoco *", "Zapper *", "Zapper1*", "SnapScan ", "Ikh*", "Hpy*", "Dashpay*")
+_PROCESSED_CATEGORIES: Final = frozenset({"restaurants", "entertainment", "retail"})
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov")
 _EFT_TEMPLATES: Final = ("IB PAYMENT TO {}", "EFT PMT {}", "INTERNET PMT {}", "PAYMENT TO {}")
 
 
@@ -181,6 +211,61 @@ def _card_row(vendor: Vendor, noise: _Noise) -> Row:
     )
 
 
+def _statement_line(name: str, prefixes: tuple[str, ...], noise: _Noise, tags: list[str]) -> str:
+    """The line a bank prints: its prefix, the acquirer's name (cut at 19-25), a suffix."""
+    cut = noise.rng.randint(19, NAME_FIELD)
+    if len(name) > cut:
+        name = name[:cut].rstrip()
+        tags.append("truncated")
+    prefix = noise.pick(prefixes)
+    if prefix:
+        tags.append("bank_prefix")
+    last4 = f"{noise.rng.randrange(10_000):04d}"
+    when = f"{noise.rng.randint(1, 28)} {noise.pick(_MONTHS)}"
+    amount = f"R{noise.rng.randint(5, 2_500)}.{noise.rng.randrange(100):02d}"
+    suffix, kind = noise.rng.choice(
+        [
+            (f"458712*{last4} {when}", "card_mask date"),
+            (f"* {when}", "date"),
+            (f"(Card {last4})", "bank_suffix"),
+            ("(Card )", "bank_suffix"),
+            (f"CARD NO. {last4}", "bank_suffix"),
+            (amount, "amount"),
+            ("", ""),
+        ]
+    )
+    if noise.chance(0.4):  # banking apps show the acquirer's name in title case
+        name = name.title()
+        tags.append("title_case")
+    head = " ".join(part for part in (prefix, name) if part)
+    if len(head) > DESCRIPTOR_LENGTH and "truncated" not in tags:
+        tags.append("truncated")
+    if suffix and len(head) + 2 < DESCRIPTOR_LENGTH:
+        tags.extend(kind.split())
+    line = " ".join(part for part in (head, suffix) if part)
+    return line[:DESCRIPTOR_LENGTH].rstrip()
+
+
+def _statement_row(vendor: Vendor, noise: _Noise) -> Row:
+    spelling = noise.pick(CARD_SPELLINGS[vendor.vendor_id])
+    tags: list[str] = ["statement"]
+    if noise.chance(0.1):
+        typo = noise.typo(spelling)
+        if typo != spelling:
+            spelling = typo
+            tags.append("typo")
+    name = spelling
+    if "." not in name and "*" not in name and noise.chance(0.4):
+        name = f"{name} {noise.pick(BRANCHES)}"
+        tags.append("branch")
+    if vendor.category in _PROCESSED_CATEGORIES and "*" not in name and noise.chance(0.2):
+        name = f"{noise.pick(_PROCESSORS)}{name}"
+        tags.append("processor")
+    prefixes = _PREFIXES_BY_CATEGORY.get(vendor.category, _PURCHASE_PREFIXES)
+    descriptor = _statement_line(name, prefixes, noise, tags)
+    return Row(descriptor, "", "", "", vendor.vendor_id, " ".join(tags))
+
+
 def _debit_order_row(vendor: Vendor, noise: _Noise) -> Row:
     short = noise.pick(SHORT_NAMES[vendor.vendor_id])
     tags = ["short_name"]
@@ -225,6 +310,20 @@ def _unknown_rows(noise: _Noise) -> list[Row]:
         Row(f"{m} {noise.pick(CITIES)}"[:DESCRIPTOR_LENGTH], "card", "", "", "", "unknown")
         for m in UNKNOWN_PROCESSOR_MERCHANTS
     ]
+    for merchant in (*UNKNOWN_CARD_MERCHANTS, *UNKNOWN_PROCESSOR_MERCHANTS):
+        tags = ["unknown", "statement"]
+        descriptor = _statement_line(merchant, _PURCHASE_PREFIXES, noise, tags)
+        rows.append(Row(descriptor, "", "", "", "", " ".join(tags)))
+    for merchant, held_out in (
+        *((m, "lookalike") for m in spellings_extended.LOOKALIKE_MERCHANTS),
+        *((m, "lookalike second") for m in spellings_extended.LOOKALIKE_MERCHANTS_SECOND),
+    ):
+        name = f"{merchant} {noise.pick(BRANCHES)}" if noise.chance(0.5) else merchant
+        descriptor = _field_43(name, noise.pick(CITIES), mastercard=noise.chance(0.3))
+        rows.append(Row(descriptor, "card", "", "", "", f"unknown {held_out}"))
+        tags = ["unknown", *held_out.split(), "statement"]
+        descriptor = _statement_line(merchant, _PURCHASE_PREFIXES, noise, tags)
+        rows.append(Row(descriptor, "", "", "", "", " ".join(tags)))
     for channel, line in UNKNOWN_ACCOUNT_LINES:
         descriptor = line if noise.chance(0.5) else f"{line} {noise.reference()}"
         rows.append(Row(descriptor[:DESCRIPTOR_LENGTH], channel, "", "", "", "unknown"))
@@ -237,7 +336,12 @@ def generate(vendors: list[Vendor], seed: int = SEED) -> list[Row]:
     rows: list[Row] = []
     for vendor in vendors:
         if vendor.vendor_id in CARD_SPELLINGS:
-            rows += [_card_row(vendor, noise) for _ in range(4)]
+            rows += [
+                _statement_row(vendor, noise)
+                if noise.chance(STATEMENT_SHARE)
+                else _card_row(vendor, noise)
+                for _ in range(CARD_ROWS_PER_VENDOR)
+            ]
         if vendor.vendor_id in SHORT_NAMES:
             rows += [_debit_order_row(vendor, noise) for _ in range(4)]
             rows.append(_eft_row(vendor, noise))

@@ -1,26 +1,42 @@
 """The matcher measured on the labelled descriptor set shipped in `data/`.
 
-Measured when written (771 rows, 589 naming a vendor, 182 unknown):
-precision 0.9965 (573 of 575 claims right; both wrong ones are unknown
-merchants named with an everyday brand word, `TOTAL TOOLS`, `MOMENTUM
-GYMNASTICS`), recall 0.9728, 36 sent to review. The floors below leave room
-for small shifts from lexicon edits while failing on a real regression: a bank
-can live with a few percent of transactions in review, not with points booked
-to the wrong vendor, so precision has the tighter floor.
+Measured when written (2,284 rows over 243 vendors; 1,660 name a registered
+vendor, 624 name none: bank fees, transfers, unregistered merchants, and 100
+rows of held-out *lookalikes*, unregistered businesses carrying a registered
+vendor's word, `PEDROS PANELBEATERS`, `INTERCAPE FERRIES`):
+
+- every row: precision 0.9951 (1,609 of 1,617 claims right), recall 0.9693;
+- registered vendors: no claim named the wrong vendor;
+- no-vendor rows accepted: 0 of 524 ordinary ones, 8 of 100 lookalikes (1.28%
+  of all 624; the lookalikes are many times more frequent here than in a
+  bank's traffic, which is why they are also bounded on their own);
+- ordinary unknowns sent to review: 77 of 524 (14.7%).
+
+The floors leave room for small shifts from lexicon edits while failing on a
+real regression. A bank can live with a few percent of transactions in review,
+not with points booked to the wrong vendor, so precision has the tighter floor.
 """
 
 from collections import Counter
 
 import pytest
 
-from services.vendor_matching.bench import run_matching_bench
 from services.vendor_matching.data import data_path
 from services.vendor_matching.data.generate_eval import generate, render
 from services.vendor_matching.evaluation import evaluate, labelled_descriptors, seed_vendors
 from services.vendor_matching.normalise import card_acceptor_name, compact, normalise_descriptor
 
-PRECISION_FLOOR = 0.98
+PRECISION_FLOOR = 0.99
 RECALL_FLOOR = 0.95
+UNKNOWN_ACCEPTED_CEILING = 0.01  # ordinary no-vendor rows: the issue's target
+ALL_UNKNOWN_ACCEPTED_CEILING = 0.02  # with the held-out lookalikes
+LOOKALIKE_ACCEPTED_CEILING = 0.15
+UNKNOWN_REVIEW_CEILING = 0.2
+NOISE = (
+    "branch", "store_no", "truncated", "typo", "short_name", "unknown", "handwritten",
+    "statement", "bank_prefix", "bank_suffix", "processor", "card_mask", "date", "amount",
+    "title_case", "lookalike",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +44,17 @@ def rows():
     return labelled_descriptors()
 
 
-def test_the_labelled_set_is_large_and_noisy(rows):
-    assert len(rows) >= 400
-    assert sum(row.expected_vendor_id is None for row in rows) >= 100
+def _tags(row):
+    return row.noise.split()
+
+
+def test_the_labelled_set_is_large_noisy_and_spans_the_master(rows):
+    assert len(rows) >= 2_000
+    assert len({row.expected_vendor_id for row in rows if row.expected_vendor_id}) >= 200
+    assert sum(row.expected_vendor_id is None for row in rows) >= 400
     assert all(len(row.query.descriptor) <= 40 for row in rows)
-    noise = Counter(tag for row in rows for tag in row.noise.split())
-    for tag in ("branch", "store_no", "truncated", "typo", "short_name", "unknown", "handwritten"):
+    noise = Counter(tag for row in rows for tag in _tags(row))
+    for tag in NOISE:
         assert noise[tag] >= 20, tag
 
 
@@ -75,16 +96,34 @@ def test_descriptors_without_any_key_still_meet_the_floors(seed_engine, rows):
     assert report.recall >= RECALL_FLOOR, report.missed
 
 
-def test_unknown_merchants_are_rarely_claimed_and_mostly_pass_without_review(seed_engine, rows):
+def test_registered_vendors_are_never_confused_with_each_other(seed_engine, rows):
+    registered = [row for row in rows if row.expected_vendor_id is not None]
+    report = evaluate(seed_engine, registered)
+    assert report.wrong == []
+    assert report.recall >= RECALL_FLOOR, report.missed
+
+
+def test_bank_statement_lines_alone_meet_the_floors(seed_engine, rows):
+    # Their unknowns include half the lookalikes, hence a point less of precision.
+    statement = [row for row in rows if "statement" in _tags(row)]
+    report = evaluate(seed_engine, statement)
+    assert report.precision >= PRECISION_FLOOR - 0.01, report.wrong
+    assert report.recall >= RECALL_FLOOR, report.missed
+
+
+def test_descriptors_of_no_registered_vendor_are_rarely_claimed(seed_engine, rows):
     unknown = [row for row in rows if row.expected_vendor_id is None]
     results = seed_engine.match_many(row.query for row in unknown)
-    assert sum(result.matched for result in results) <= len(unknown) * 0.02
-    assert sum(result.needs_review for result in results) <= len(unknown) * 0.2
+    claimed = [row for row, result in zip(unknown, results, strict=True) if result.matched]
+    ordinary = [row for row in unknown if "lookalike" not in _tags(row)]
+    lookalikes = [row for row in unknown if "lookalike" in _tags(row)]
+    claimed_lookalikes = [row for row in claimed if "lookalike" in _tags(row)]
+    assert len(claimed) - len(claimed_lookalikes) <= len(ordinary) * UNKNOWN_ACCEPTED_CEILING
+    assert len(claimed) <= len(unknown) * ALL_UNKNOWN_ACCEPTED_CEILING
+    assert len(claimed_lookalikes) <= len(lookalikes) * LOOKALIKE_ACCEPTED_CEILING
 
 
-def test_the_benchmark_runs_and_reports_both_matchers():
-    report = run_matching_bench(200, baseline_sample=5, with_accuracy=False)
-    assert report["queries"] == 200
-    assert {"engine_matches_per_s", "engine_uncached_matches_per_s", "naive_matches_per_s"} <= set(
-        report
-    )
+def test_ordinary_unknowns_mostly_pass_without_review(seed_engine, rows):
+    ordinary = [r for r in rows if r.expected_vendor_id is None and "lookalike" not in _tags(r)]
+    results = seed_engine.match_many(row.query for row in ordinary)
+    assert sum(result.needs_review for result in results) <= len(ordinary) * UNKNOWN_REVIEW_CEILING

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from services.vendor_matching.evaluation import seed_vendors
 from services.vendor_matching.lexicon import ABBREVIATIONS, LOCATIONS, NOISE_PHRASES
 from services.vendor_matching.normalise import (
     card_acceptor_name,
@@ -11,6 +12,7 @@ from services.vendor_matching.normalise import (
     is_reference,
     normalise_descriptor,
 )
+from services.vendor_matching.places import PLACES
 
 
 @pytest.mark.parametrize(
@@ -21,11 +23,12 @@ from services.vendor_matching.normalise import (
         ("DEBIT ORDER VIRGIN ACT 000123/04", "VIRGIN ACTIVE"),
         ("D/O OUTSURANCE 987654", "OUTSURANCE"),
         ("MAGTAPE DEBIT DISC PREM 1234567", "DISCOVERY"),
-        ("PNP FAM GREENSTONE 15/01/24", "PICK N PAY FAM GREENSTONE"),
+        ("PNP FAM GREENSTONE 15/01/24", "PICK N PAY FAM"),
         ("458712******1234 CLICKS", "CLICKS"),
         ("NETFLIX.COM 15 JAN 2024", "NETFLIX"),
         ("UBER *TRIP HELP.UBER.COM", "UBER TRIP HELP UBER"),
         ("NANDO'S ROSEBANK", "NANDOS"),
+        ("Nando\u2019s", "NANDOS"),
         ("DIS-CHEM PHARMACY #1234 MENLYN", "DIS CHEM PHARMACY"),
         ("MUGG & BEAN", "MUGG BEAN"),
         ("TOPS AT SPAR", "TOPS SPAR"),
@@ -33,7 +36,7 @@ from services.vendor_matching.normalise import (
         ("1LIFE INS 12345678", "1LIFE INSURANCE"),
         ("CHECKERS SIXTY60", "CHECKERS SIXTY60"),
         ("PNPFAM1234 ROSEBANK", "PNPFAM"),
-        ("PNP EXP WOODLANDS NO 9789OUDTSHOORN", "PICK N PAY EXP WOODLANDS OUDTSHOORN"),
+        ("PNP EXP WOODLANDS NO 9789OUDTSHOORN", "PICK N PAY EXP"),
         ("CAPE UNION MART CAPE TOWN", "CAPE UNION MART"),
         ("YOCO *JOES COFFEE", "JOES COFFEE"),
         ("MONTHLY ACCOUNT FEE", "FEE"),
@@ -42,6 +45,117 @@ from services.vendor_matching.normalise import (
     ],
 )
 def test_a_descriptor_is_reduced_to_the_words_that_can_name_a_vendor(raw, expected):
+    assert normalise_descriptor(raw) == expected
+
+
+# The noise the bank's statements add, one kind at a time (issue 3's list).
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # the bank's prefixes
+        ("POS Purchase Woolworths Sandton", "WOOLWORTHS"),
+        ("POS PURCHASE (EFFEC 24/08/2024) CHECKERS HYPER", "CHECKERS HYPER"),
+        ("POS PURCHASE (EFFEC ) CHECKERS", "CHECKERS"),
+        ("Fuel Purchase Engen Zwartkop", "ENGEN ZWARTKOP"),
+        ("Magtape Debit Discovery Health", "DISCOVERY HEALTH"),
+        ("Eft Debit Order Payment (): OUTSURANCE", "OUTSURANCE"),
+        ("Debicheck SANLAM 123456", "SANLAM"),
+        ("Recurring Card Purchase: NETFLIX.COM", "NETFLIX"),
+        ("Online Purchase: TAKEALOT.COM", "TAKEALOT"),
+        # the bank's suffixes
+        ("WOOLWORTHS ROSEBANK * 24 Aug", "WOOLWORTHS"),
+        ("CHECKERS CARD NO. 4587", "CHECKERS"),
+        ("SPAR (Card )", "SPAR"),
+        ("KFC (Card 4587)", "KFC"),
+    ],
+)
+def test_the_banks_prefixes_and_suffixes_are_dropped(raw, expected):
+    assert normalise_descriptor(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Yoco *Joes Coffee", "JOES COFFEE"),
+        ("Zapper *Harbour House", "HARBOUR HOUSE"),
+        ("Zapper1*Harbour House", "HARBOUR HOUSE"),
+        ("SnapScan Church", "CHURCH"),
+        ("SNAPSCAN*KAUAI", "KAUAI"),
+        ("Payfast *Learn2code", "LEARN2CODE"),
+        ("Ikh*Kasi Kota", "KASI KOTA"),
+        ("Hpy*Mugg and Bean", "MUGG BEAN"),
+        ("Dashpay*Spar", "SPAR"),
+        ("SQ *BLUE BOTTLE", "BLUE BOTTLE"),
+        ("PAYPAL *NETFLIX", "NETFLIX"),
+        ("POS PURCHASE YOCO *JOES COFFEE", "JOES COFFEE"),
+    ],
+)
+def test_a_payment_processors_prefix_is_dropped(raw, expected):
+    assert normalise_descriptor(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SQUARE MILE HPY CAFE", "SQUARE MILE HPY CAFE"),  # codes only count before a `*`
+        ("IKH MOTORS", "IKH MOTORS"),
+    ],
+)
+def test_a_processor_code_without_its_star_is_a_name(raw, expected):
+    assert normalise_descriptor(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # store numbers
+        ("SHOPRITE NO 9185", "SHOPRITE"),
+        ("WOOLWORTHS #4411", "WOOLWORTHS"),
+        ("PNP EXP S6989 ZWARTKOP", "PICK N PAY EXP ZWARTKOP"),
+        ("CLICKS 0123", "CLICKS"),
+        ("PNPFAM1234", "PNPFAM"),
+        # branches, suburbs, malls and towns the gazetteer knows
+        ("CHECKERS HYPER SANDTON CITY JHB", "CHECKERS HYPER"),
+        ("WOOLWORTHS GREENSTONE", "WOOLWORTHS"),
+        ("SPUR LA LUCIA", "SPUR"),
+        ("PNP FAMILY GLEN MARAIS TZANEEN", "PICK N PAY FAMILY"),
+        ("CAPE UNION MART V&A WATERFRONT CAPE TOWN", "CAPE UNION MART"),
+        ("SPAR BLOEMFONTEIN FS", "SPAR"),
+        # card masks
+        ("CHECKERS 458712XXXXXX1234", "CHECKERS"),
+        ("CHECKERS ****1234", "CHECKERS"),
+        ("458712******1234 CLICKS", "CLICKS"),
+        ("XXXX XXXX XXXX 1234 ENGEN", "ENGEN"),
+        # dates and times
+        ("CHECKERS 24AUG", "CHECKERS"),
+        ("CHECKERS 2024/08/24 14:32", "CHECKERS"),
+        ("CHECKERS 2024-08-24", "CHECKERS"),
+        ("NETFLIX.COM 15 JAN 2024", "NETFLIX"),
+        # amounts
+        ("R 123.45 CHECKERS", "CHECKERS"),
+        ("CHECKERS ZAR 1,234.56", "CHECKERS"),
+        ("SPOTIFY USD 9.99", "SPOTIFY"),
+        ("KFC R89.90", "KFC"),
+    ],
+)
+def test_numbers_places_masks_dates_and_amounts_are_dropped(raw, expected):
+    assert normalise_descriptor(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("PNP FAM ZWARTKOP", "PICK N PAY FAM ZWARTKOP"),
+        ("PICKNPAY ONLINE", "PICK N PAY"),
+        ("Mcd Rosebank", "MCDONALDS"),
+        ("MCDS MENLYN", "MCDONALDS"),
+        ("Superspar Northmead", "SPAR NORTHMEAD"),
+        ("SUPER SPAR 5068", "SPAR"),
+        ("KWIKSPAR", "SPAR"),
+        ("WOOLIES", "WOOLWORTHS"),
+    ],
+)
+def test_statement_abbreviations_become_the_names_vendors_use(raw, expected):
     assert normalise_descriptor(raw) == expected
 
 
@@ -125,3 +239,10 @@ def test_normalised_words_are_uppercase_ascii_letters_and_digits(text):
         assert token.isascii()
         assert token.isalnum()
         assert token == token.upper()
+
+
+def test_no_vendor_of_the_seed_master_loses_a_word_to_the_gazetteer():
+    places = {place for place in PLACES if " " not in place}
+    for vendor in seed_vendors():
+        for text in (vendor.name, *vendor.aliases):
+            assert not places & set(normalise_descriptor(text).split()), (vendor.vendor_id, text)

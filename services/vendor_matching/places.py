@@ -1,0 +1,255 @@
+"""South African towns, suburbs and shopping centres that acquirers print after a
+merchant's name (`WOOLWORTHS GREENSTONE`, `SPUR LA LUCIA`).
+
+Data for `lexicon.LOCATIONS`: one place per line, already normalised. A
+multi-word place is removed only as a whole phrase, so `CANAL WALK` goes but a
+vendor called `CANAL FISHERIES` keeps its name. Places whose words are also
+vendor names or everyday brand words (`PARK`, `GREEN`, `CAPE`) are listed only
+as phrases. A test checks that no vendor of the seed master loses a word to it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+_TOWNS: Final = _lines(
+    """
+    ALIWAL NORTH
+    BEAUFORT WEST
+    BELA BELA
+    BETHLEHEM
+    BRITS
+    BRONKHORSTSPRUIT
+    CARLETONVILLE
+    CERES
+    COLESBERG
+    CRADOCK
+    DELMAS
+    DE AAR
+    DUNDEE
+    EMALAHLENI
+    ERMELO
+    ESTCOURT
+    GRAAFF REINET
+    GRAHAMSTOWN
+    MAKHANDA
+    HARRISMITH
+    HARTBEESPOORT
+    HAZYVIEW
+    HERMANUS
+    HOWICK
+    JEFFREYS BAY
+    KATHU
+    KLERKSDORP
+    KOKSTAD
+    KOMATIPOORT
+    KROONSTAD
+    KURUMAN
+    LADYSMITH
+    LANGEBAAN
+    LEPHALALE
+    LICHTENBURG
+    MAHIKENG
+    MAFIKENG
+    MAKHADO
+    MALMESBURY
+    MARGATE
+    MIDDELBURG
+    MOKOPANE
+    MOSSEL BAY
+    MUSINA
+    NEWCASTLE
+    OUDTSHOORN
+    PARYS
+    PHALABORWA
+    PIETERMARITZBURG
+    PLETTENBERG BAY
+    PORT ALFRED
+    PORT SHEPSTONE
+    QUEENSTOWN
+    KOMANI
+    RANDFONTEIN
+    ROBERTSON
+    SASOLBURG
+    SECUNDA
+    SPRINGBOK
+    SPRINGS
+    STANDERTON
+    STILBAAI
+    SWELLENDAM
+    THABAZIMBI
+    THOHOYANDOU
+    TZANEEN
+    UITENHAGE
+    KARIEGA
+    ULUNDI
+    UMTATA
+    UPINGTON
+    VRYBURG
+    VRYHEID
+    WELKOM
+    WESTONARIA
+    WHITE RIVER
+    WITBANK
+    WORCESTER
+    ZEERUST
+    BLOEMHOF
+    SOMERSET EAST
+    ST FRANCIS BAY
+    ST LUCIA
+    KNYSNA
+    WILDERNESS
+    WELLINGTON
+    FRANSCHHOEK
+    TULBAGH
+    SALDANHA
+    VREDENBURG
+    """
+)
+
+_SUBURBS: Final = _lines(
+    """
+    ALEXANDRA
+    ATHOLL
+    AUCKLAND PARK
+    BEDFORD GARDENS
+    BENMORE
+    BEYERS NAUDE
+    BIRCHLEIGH
+    BLAIRGOWRIE
+    BRAAMPARK
+    CRESTA
+    CRAIGHALL
+    DAINFERN
+    DOBSONVILLE
+    DUNKELD
+    EDENVALE
+    EMMARENTIA
+    FAERIE GLEN
+    FERNDALE
+    GLENVISTA
+    GREENSIDE
+    GREENSTONE
+    HONEYDEW
+    HOUGHTON
+    ILLOVO
+    KYALAMI
+    LONEHILL
+    LINDEN
+    LYNNWOOD
+    MAPONYA
+    MELVILLE
+    MEYERSDAL
+    MODDERFONTEIN
+    MORNINGSIDE
+    NORTHCLIFF
+    NORWOOD
+    NOORDWYK
+    PARKHURST
+    PARKTOWN
+    PARKVIEW
+    PAULSHOF
+    RIVONIA
+    ROODEKRANS
+    SUNNINGHILL
+    SILVERTON
+    TEMBISA
+    WATERKLOOF
+    WOODMEAD
+    WENDYWOOD
+    ATLANTIS
+    BLOUBERG
+    BLOUBERGSTRAND
+    CAMPS BAY
+    CLAREMONT
+    CONSTANTIA
+    DURBANVILLE
+    FISH HOEK
+    GARDENS
+    GOODWOOD
+    GREEN POINT
+    HOUT BAY
+    KENILWORTH
+    KUILS RIVER
+    MILNERTON
+    MITCHELLS PLAIN
+    MUIZENBERG
+    NEWLANDS
+    OBSERVATORY
+    PAROW
+    PINELANDS
+    RONDEBOSCH
+    SEA POINT
+    STRAND
+    TABLEVIEW
+    TABLE VIEW
+    TOKAI
+    WYNBERG
+    BEREA
+    CHATSWORTH
+    GLENWOOD
+    HILLCREST
+    KLOOF
+    LA LUCIA
+    MUSGRAVE
+    PINETOWN
+    UMLAZI
+    WESTVILLE
+    SUMMERSTRAND
+    WALMER
+    GLEN MARAIS
+    """
+)
+
+_SHOPPING_CENTRES: Final = _lines(
+    """
+    BAYSIDE
+    BEDFORD CENTRE
+    BLUE ROUTE
+    BROOKLYN MALL
+    CAPE GATE
+    CAVENDISH SQUARE
+    CENTURY CITY
+    CLEARWATER MALL
+    CRADLESTONE
+    CRESTA MALL
+    DURBANVILLE CENTRE
+    EAST RAND MALL
+    FOURWAYS MALL
+    GALLERIA
+    GATEWAY
+    GREENSTONE MALL
+    HYDE PARK CORNER
+    KOLONNADE
+    LIBERTY MIDLANDS
+    MALL OF THE NORTH
+    MALL OF THE SOUTH
+    MENLYN MAINE
+    NORTHGATE
+    PAVILION
+    PROMENADE
+    RIVER SQUARE
+    ROSEBANK MALL
+    SANDTON CITY
+    SOUTHGATE
+    SOMERSET MALL
+    THE GLEN
+    TYGER VALLEY
+    VAAL MALL
+    WESTGATE
+    WOODLANDS
+    WONDERPARK
+    WILLOWBRIDGE
+    WATERFALL
+    JABULANI MALL
+    MALL OF AFRICA
+    MELROSE ARCH
+    """
+)
+
+PLACES: Final = (*_TOWNS, *_SUBURBS, *_SHOPPING_CENTRES)
