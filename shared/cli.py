@@ -28,7 +28,6 @@ PLUGINS = (
     "shared.verify_cli",
     "shared.deploy.cli",
     "shared.up",
-    "shared.bench.cli",
     "services.vendor_matching.bench_cli",
 )
 
