@@ -26,8 +26,11 @@ fit says so with `truncate_text`.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from itertools import product
+from operator import itemgetter
+from typing import Final
 
 from services.debit_orders.copybook import Field, Layout
 
@@ -152,7 +155,135 @@ def encode_field(f: Field, value: Value) -> bytes:
     return encode_zoned(value, f.digits)
 
 
+# A compiled decoder: for each layout, straight-line Python generated once from the layout's
+# fields (no loop, no per-field branching on the kind), which decodes a record whose every
+# field is well-formed into a tuple of values in `data_fields` order, and returns None as
+# soon as anything is unusual (a bad nibble, a negative sign, an impossible date, a value
+# outside an 88 level...). Only `decode_record`'s general path then looks at the record, so
+# what is accepted, the values and every error stay exactly that path's; the compiled one
+# only makes the common case about three times faster. Dates are decoded once per distinct
+# YYYYMMDD (a daily file holds a handful).
+# Code page 037 maps the 256 byte values one to one onto U+0000..U+00FF, so translating the
+# bytes to Latin-1 and decoding that gives the same text about four times faster than the
+# cp037 codec (checked below, at import).
+EBCDIC_TO_LATIN1: Final = bytes(range(256)).decode(CODEPAGE).encode("latin-1")
+if EBCDIC_TO_LATIN1.decode("latin-1") != bytes(range(256)).decode(CODEPAGE):  # pragma: no cover
+    raise RuntimeError("code page 037 is not a permutation of Latin-1 here")
+FastDecoder = Callable[[bytes], "tuple[Value, ...] | None"]
+_MISSING: object = object()
+_DATE_CACHE_LIMIT = 4096
+_compiled: dict[int, tuple[Layout, FastDecoder]] = {}
+
+
+def _getter(slices: list[slice] | list[int]) -> Callable[[str], object]:
+    """One C call for every slice (or index) at once; a tuple even for one or none."""
+    if not slices:
+        return lambda _text: ()
+    if len(slices) == 1:
+        only = slices[0]
+        return lambda text: (text[only],)
+    return itemgetter(*slices)
+
+
+def _compile(layout: Layout) -> FastDecoder:
+    texts = [f for f in layout.data_fields if f.kind != "packed"]
+    packed = [f for f in layout.data_fields if f.kind == "packed"]
+    zoned = [f for f in texts if f.kind == "zoned"]
+    env: dict[str, object] = {
+        "MISSING": _MISSING, "FieldError": FieldError, "EBCDIC": EBCDIC_TO_LATIN1,
+        "zoned": _zoned, "TG": _getter([slice(f.offset, f.end) for f in texts]),
+        "PG": _getter([slice(2 * f.offset, 2 * f.end - 1) for f in packed]),
+        "SG": _getter([2 * f.end - 1 for f in packed]),
+        "SIGNS": frozenset(product("cf", repeat=len(packed))),
+    }  # fmt: skip
+    var = {f.name: f"T{i}" for i, f in enumerate(texts)}
+    var.update({f.name: f"P{i}" for i, f in enumerate(packed)})
+    lines = [
+        "def decode(data):",
+        f"    if len(data) != {layout.lrecl}:",
+        "        return None",
+        "    t = data.translate(EBCDIC).decode('latin-1')",
+    ]
+    if texts:
+        lines.append(f"    ({''.join(var[f.name] + ', ' for f in texts)}) = TG(t)")
+    if packed:
+        lines += [
+            "    h = data.hex()",
+            f"    ({''.join(var[f.name] + ', ' for f in packed)}) = PG(h)",
+            f"    if not ({' + '.join(var[f.name] for f in packed)}).isdigit():",
+            "        return None",
+            "    if tuple(SG(h)) not in SIGNS:",
+            "        return None",
+        ]
+        for f in packed:
+            if not f.digits % 2:  # the spare high-order nibble must be 0
+                lines += [f"    if {var[f.name]}[0] != '0':", "        return None"]
+    if zoned:
+        lines += [
+            f"    z = {' + '.join(var[f.name] for f in zoned)}",
+            "    if not (z.isdigit() and z.isascii()):",
+            "        return None",
+        ]
+    names = []
+    for i, f in enumerate(layout.data_fields):
+        v, x = f"v{i}", var[f.name]
+        names.append(v)
+        if f.kind == "alnum":
+            lines.append(f"    {v} = {x}.rstrip(' ')")
+        elif f.kind == "packed" or not f.is_date:
+            lines.append(f"    {v} = int({x})")
+        else:
+            env[f"F{i}"], env[f"D{i}"] = f, {}
+            lines += [
+                f"    {v} = D{i}.get({x}, MISSING)",
+                f"    if {v} is MISSING:",
+                "        try:",
+                f"            {v} = zoned(int({x}), F{i})",
+                "        except FieldError:",
+                "            return None",
+                f"        if len(D{i}) < {_DATE_CACHE_LIMIT}:",
+                f"            D{i}[{x}] = {v}",
+            ]
+        if f.values:
+            env[f"V{i}"] = frozenset(f.values)
+            lines += [f"    if {v} not in V{i}:", "        return None"]
+    lines.append(f"    return ({''.join(n + ', ' for n in names)})")
+    exec("\n".join(lines), env)  # noqa: S102 (code generated from the copybook's layout)
+    decoder: FastDecoder = env["decode"]  # type: ignore[assignment]
+    return decoder
+
+
+def compiled_decoder(layout: Layout) -> FastDecoder:
+    """The layout's compiled decoder (see above): a tuple of values, or None."""
+    found = _compiled.get(id(layout))
+    if found is None or found[0] is not layout:
+        found = (layout, _compile(layout))
+        _compiled[id(layout)] = found
+    return found[1]
+
+
+def decode_values(layout: Layout, data: bytes, record_no: int) -> tuple[Value, ...]:
+    """The values of `layout.data_fields`, in order, as `decode_record` decodes them."""
+    values = compiled_decoder(layout)(data)
+    if values is None:
+        found = _decode_record(layout, data, record_no)
+        return tuple(found[f.name] for f in layout.data_fields)
+    return values
+
+
 def decode_record(layout: Layout, data: bytes, record_no: int) -> dict[str, Value]:
+    """Every named field of the record (fillers skipped); RecordError on the first bad one.
+
+    A field with 88-level conditions must hold one of their values. The compiled decoder
+    reads a well-formed record; anything else goes through `_decode_record`.
+    """
+    values = compiled_decoder(layout)(data)
+    if values is None:
+        return _decode_record(layout, data, record_no)
+    return dict(zip([f.name for f in layout.data_fields], values, strict=True))
+
+
+def _decode_record(layout: Layout, data: bytes, record_no: int) -> dict[str, Value]:
     """Every named field of the record (fillers skipped); RecordError on the first bad one.
 
     A field with 88-level conditions must hold one of their values. The record's text and

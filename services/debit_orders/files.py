@@ -31,11 +31,16 @@ SOURCE_SYSTEM = "LOYALTY"
 class AlreadyReceivedError(Exception):
     """This file id was applied before; applying it again would apply it twice."""
 
+    def __init__(self, file_id: str, status: str) -> None:
+        self.file_id = file_id
+        super().__init__(f"file {file_id} was already received ({status})")
+
 
 @dataclass(frozen=True)
 class ImportResult:
     scan: DoexecScan
     published: int
+    published_cents: int = 0  # the amounts of the published details
 
 
 def message_id(file_id: str, sequence_no: int) -> str:
@@ -73,22 +78,23 @@ async def import_doexec(
     details through the outbox. Raises FileRejectedError or AlreadyReceivedError."""
     scan = scan_doexec(path, progress)
     now = datetime.now(UTC)
-    published = 0
+    published = cents = 0
     async with engine.begin() as conn:
         status = await conn.scalar(
             text(f'SELECT status FROM "{SCHEMA}".received_files WHERE file_id = :f FOR UPDATE'),
             {"f": scan.file_id},
         )
         if status is not None:
-            raise AlreadyReceivedError(f"file {scan.file_id} was already received ({status})")
+            raise AlreadyReceivedError(scan.file_id, status)
         uow = UnitOfWork(conn, SCHEMA)
         chunk: list[DebitOrderDetail] = []
         for detail in iter_doexec_details(path, [r.record_no for r in scan.rejects]):
             chunk.append(detail)
             if len(chunk) >= FLUSH_EVERY:
-                published += await _publish(uow, scan, chunk, now)
-                chunk = []
-        published += await _publish(uow, scan, chunk, now)
+                count, amount = await _publish(uow, scan, chunk, now)
+                published, cents, chunk = published + count, cents + amount, []
+        count, amount = await _publish(uow, scan, chunk, now)
+        published, cents = published + count, cents + amount
         await conn.execute(
             text(
                 f'INSERT INTO "{SCHEMA}".received_files (file_id, run_date, records, rejected, '
@@ -97,28 +103,29 @@ async def import_doexec(
             {"f": scan.file_id, "d": scan.run_date, "n": scan.details, "r": len(scan.rejects)},
         )
         await _record_rejects(conn, scan.file_id, scan.rejects)
-    return ImportResult(scan, published)
+    return ImportResult(scan, published, cents)
 
 
 async def _publish(
     uow: UnitOfWork, scan: DoexecScan, chunk: list[DebitOrderDetail], now: datetime
-) -> int:
+) -> tuple[int, int]:
     """Publish a chunk through the outbox; a repeated sequence number is a rejected record
     (the outbox's unique message id finds it, so no pass keeps the whole file in memory)."""
     for detail in chunk:
         message = executed(scan, detail, now)
         uow.publish(EXECUTED_TOPIC, message.customer_no, message)
     fresh = set(await uow.flush_outbox(skip_existing=True))
-    published = 0
+    published = cents = 0
     for detail in chunk:
         mid = message_id(scan.file_id, detail.sequence_no)
         if mid in fresh:
             fresh.discard(mid)  # a second record with this number is a repeat
             published += 1
+            cents += detail.amount_cents
         else:
             reason = f"sequence {detail.sequence_no} repeated"
             scan.rejects.append(DetailReject(detail.record_no, "DOD-SEQUENCE-NO", reason, ""))
-    return published
+    return published, cents
 
 
 async def _record_rejects(conn: AsyncConnection, file_id: str, rejects: list[DetailReject]) -> None:
@@ -142,43 +149,96 @@ def lycred_file_id(cutoff: datetime) -> str:
     return f"LY{cutoff:%Y%m%d%H%M%S}"
 
 
-async def export_lycred(engine: AsyncEngine, cutoff: datetime, directory: Path) -> tuple[Path, int]:
-    """Write the LYCRED file of a cut-off: every payout requested up to it and not yet in a
-    file goes into this one, once. Writing the same cut-off again gives the same bytes."""
+@dataclass(frozen=True)
+class LycredFile:
+    """A cut-off's LYCRED file: its id, its bytes and what is in it."""
+
+    file_id: str
+    cutoff: datetime
+    data: bytes
+    instructions: tuple[LycredInstruction, ...]
+
+    @property
+    def credits(self) -> int:
+        return sum(1 for i in self.instructions if i.direction == "C")
+
+    @property
+    def debits(self) -> int:
+        return sum(1 for i in self.instructions if i.direction == "D")
+
+    @property
+    def credit_cents(self) -> int:
+        return sum(i.amount_cents for i in self.instructions if i.direction == "C")
+
+    @property
+    def debit_cents(self) -> int:
+        return sum(i.amount_cents for i in self.instructions if i.direction == "D")
+
+
+async def build_lycred(engine: AsyncEngine, cutoff: datetime) -> LycredFile:
+    """The LYCRED file of a cut-off: every payout (a credit) requested and every fee (a
+    debit) charged up to it and not yet in a file goes into this one, once: the first build
+    of a file id records it in exported_files and claims them, a later build reads back
+    what it claimed. So building the same cut-off again gives the same bytes, even when new
+    payouts arrived since (they wait for the next cut-off). Credits come first, then debits,
+    each by id."""
     file_id = lycred_file_id(cutoff)
     async with engine.begin() as conn:
-        already = await conn.scalar(
-            text(f'SELECT count(*) FROM "{SCHEMA}".payouts WHERE exported_file_id = :f'),
-            {"f": file_id},
+        first = await conn.scalar(
+            text(
+                f'INSERT INTO "{SCHEMA}".exported_files (file_id, cut_off) VALUES (:f, :c) '
+                "ON CONFLICT (file_id) DO NOTHING RETURNING file_id"
+            ),
+            {"f": file_id, "c": cutoff},
         )
-        if not already:
-            await conn.execute(
-                text(
-                    f'UPDATE "{SCHEMA}".payouts SET exported_file_id = :f '
-                    "WHERE exported_file_id IS NULL AND requested_at <= :c"
-                ),
-                {"f": file_id, "c": cutoff},
-            )
+        if first is not None:
+            for table, at in (("payouts", "requested_at"), ("fees", "charged_at")):
+                await conn.execute(
+                    text(
+                        f'UPDATE "{SCHEMA}".{table} SET exported_file_id = :f '
+                        f"WHERE exported_file_id IS NULL AND {at} <= :c"
+                    ),
+                    {"f": file_id, "c": cutoff},
+                )
         rows = (
             await conn.execute(
                 text(
-                    "SELECT customer_no, account_no, amount_cents, currency, reference, narrative "
-                    f'FROM "{SCHEMA}".payouts WHERE exported_file_id = :f ORDER BY payout_id'
+                    "SELECT 'C' AS direction, payout_id COLLATE \"C\" AS id, customer_no, "
+                    "account_no, amount_cents, currency, reference, narrative "
+                    f'FROM "{SCHEMA}".payouts WHERE exported_file_id = :f '
+                    "UNION ALL "
+                    "SELECT 'D', fee_id COLLATE \"C\", customer_no, account_no, amount_cents, "
+                    f'currency, fee_id, narrative FROM "{SCHEMA}".fees WHERE exported_file_id = :f '
+                    "ORDER BY direction, id"
                 ),
                 {"f": file_id},
             )
         ).all()
     value_date: date = (cutoff + timedelta(days=1)).date()
-    instructions = [
-        LycredInstruction(r.customer_no, int(r.account_no), "C", r.amount_cents, r.currency,
-                          r.reference, r.narrative, value_date)
+    instructions = tuple(
+        LycredInstruction(r.customer_no, int(r.account_no), r.direction, r.amount_cents,
+                          r.currency, r.reference, r.narrative, value_date)
         for r in rows
-    ]  # fmt: skip
-    path = directory / f"{file_id}.lycred"
-    await asyncio.to_thread(
-        _write, path, render_lycred(file_id, cutoff, SOURCE_SYSTEM, instructions)
-    )
-    return path, len(instructions)
+    )  # fmt: skip
+    data = render_lycred(file_id, cutoff, SOURCE_SYSTEM, instructions)
+    return LycredFile(file_id, cutoff, data, instructions)
+
+
+def lycred_path(out: str | Path, file_id: str) -> Path:
+    """Where a file goes: OUT itself, or, when OUT is a directory (an existing one, or a path
+    ending in a separator), `<file id>.lycred` in it. The interface names no file names, so
+    the header's file id (unique per cut-off) names the file."""
+    if Path(out).is_dir() or str(out).endswith(("/", "\\")):
+        return Path(out) / f"{file_id}.lycred"
+    return Path(out)
+
+
+async def export_lycred(engine: AsyncEngine, cutoff: datetime, out: Path) -> tuple[Path, int]:
+    """Build the cut-off's file and write it to OUT (see `lycred_path`)."""
+    built = await build_lycred(engine, cutoff)
+    path = lycred_path(out, built.file_id)
+    await asyncio.to_thread(_write, path, built.data)
+    return path, len(built.instructions)
 
 
 def _write(path: Path, data: bytes) -> None:

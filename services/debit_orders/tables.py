@@ -1,4 +1,5 @@
-"""The debit_orders schema: received files and their rejects, payouts awaiting export."""
+"""The debit_orders schema: received files and their rejects, payouts and fees awaiting
+export, and the LYCRED files written."""
 
 from sqlalchemy import (
     BigInteger,
@@ -65,5 +66,37 @@ customers = Table(
     Column("profile_version", Integer, nullable=False),
 )
 
-AUDITED = ("received_files", "payouts", "customers")
-APPEND_ONLY = ("rejects",)
+# Programme fees the operators charge (`loyalty debit-orders fee`): debits in LYCRED.
+fees = Table(
+    "fees",
+    metadata,
+    Column("fee_id", Text, primary_key=True),  # also LYD-REFERENCE: the bank echoes it back
+    Column("customer_no", Text, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("reason", Text, nullable=False),  # the operator's, for the audit; not in the file
+    Column("narrative", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("charged_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", Text, nullable=False, server_default=func.current_user()),
+    Column("exported_file_id", Text),
+)
+Index(
+    "ix_fees_unexported",
+    fees.c.charged_at,
+    fees.c.fee_id,
+    postgresql_where=text("exported_file_id IS NULL"),
+)
+# One row per LYCRED file built: a cut-off claims its payouts and fees once, when its row is
+# written; building it again reads back what it claimed, so the bytes are the same.
+exported_files = Table(
+    "exported_files",
+    metadata,
+    Column("file_id", Text, primary_key=True),
+    Column("cut_off", DateTime(timezone=True), nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+AUDITED = ("received_files", "payouts", "customers", "fees")
+APPEND_ONLY = ("rejects", "exported_files")
