@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Tools with dependency pins of their own (checkov) get a virtual environment of their own.
+TOOLS  ?= .venv-tools
 
 .PHONY: venv up test test-tools lint fmt clean infra-down
 
@@ -24,11 +26,19 @@ test-tools:
 	  echo "installing gnucobol3 (cobc) for the COBOL cross-check"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gnucobol3 >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (headless) for the console's Playwright tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(TOOLS)/bin/checkov || { \
+	  echo "installing checkov into $(TOOLS) for the deployment policy tests"; \
+	  $(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet 'checkov==3.3.30'; }
 
 test: $(STAMP) test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
+	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services shared contracts
@@ -41,4 +51,4 @@ infra-down: $(STAMP)
 	$(BIN)/loyalty infra down
 
 clean:
-	rm -rf $(VENV) .loyalty .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .loyalty .pytest_cache .mypy_cache .ruff_cache

@@ -180,6 +180,44 @@ class AdjustmentRequested(OwnMessage):
     )
 
 
+class ExpiryBucket(BaseModel):
+    """Points of the customer's open lots that expire on one day."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    expires_at: date = Field(
+        description="The day the lots expire (usable up to and including it).",
+        examples=["2027-11-30"],
+    )
+    points: StrictInt = Field(gt=0, description="Points expiring that day.", examples=[120])
+
+
+NEXT_EXPIRIES = 3  # buckets a balance change carries at most
+
+
+class LotSummary(BaseModel):
+    """One open lot of the customer's wallet: points credited together, spent first-expiring
+    first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lot_id: StrictInt = Field(gt=0, description="The wallet's id of the lot.", examples=[4711])
+    starting: StrictInt = Field(gt=0, description="Points the lot was opened with.", examples=[500])
+    current: StrictInt = Field(ge=0, description="Points still in the lot.", examples=[120])
+    expires_at: date | None = Field(
+        description="The day the lot expires (usable up to and including it); null: never.",
+        examples=["2027-11-30"],
+    )
+    source: str = Field(
+        min_length=1,
+        description="What opened the lot: the posting id of the credit.",
+        examples=["POS-0001-20261120-0042"],
+    )
+
+
+OPEN_LOTS = 20  # lots a balance change carries at most
+
+
 class BalanceChanged(OwnMessage):
     """loyalty.wallet.balance-changed.v1: a customer's wallet balance moved."""
 
@@ -197,6 +235,31 @@ class BalanceChanged(OwnMessage):
     )
     occurred_at: AwareDatetime = Field(
         description="When the balance moved.", examples=[EXAMPLE_TIME]
+    )
+    next_expiries: list[ExpiryBucket] | None = Field(
+        default=None,
+        max_length=NEXT_EXPIRIES,
+        description="After the change: the points of the open, unexpired lots of this "
+        "currency by expiry day, soonest first, at most 3 days (lots that never expire are "
+        "not listed). Null: not stated (a producer before this field).",
+        examples=[[{"expires_at": "2027-11-30", "points": 120}]],
+    )
+    open_lots: list[LotSummary] | None = Field(
+        default=None,
+        max_length=OPEN_LOTS,
+        description="After the change: the open lots of this currency (points left, not "
+        "expired), soonest expiry first, lots that never expire last, ties by lot id. Capped "
+        "at the first 20; open_lots_total says how many there are in all. Null: not stated "
+        "(a producer before this field).",
+        examples=[[{"lot_id": 4711, "starting": 500, "current": 120,
+                    "expires_at": "2027-11-30", "source": "POS-0001-20261120-0042"}]],
+    )  # fmt: skip
+    open_lots_total: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="How many open lots the account has in all (open_lots lists at most 20 "
+        "of them). Null: not stated (a producer before this field).",
+        examples=[1],
     )
 
 

@@ -146,7 +146,7 @@ TOPICS: dict[str, TopicDescriptor] = {
                ("vendor_matching",), ("redemption", "customer_profile"), key="vendor_id"),
         _topic("loyalty.match.review-requested.v1", MatchReviewRequested,
                "Transactions whose vendor a person should confirm.",
-               ("vendor_matching",), ("console",)),
+               ("vendor_matching",), ("customer_profile",)),
         _topic("loyalty.match.review-decided.v1", MatchReviewDecided,
                "Reviewers' vendor decisions.",
                ("console",), ("vendor_matching",)),

@@ -23,12 +23,18 @@ PLUGINS = (
     "services.vendor_matching.cli",
     "services.debit_orders.cli",
     "services.customer_profile.cli",
+    "services.customer_profile.console.cli",
     "services.redemption.cli",
     "services.accrual.cli",
     "shared.verify_cli",
     "shared.deploy.cli",
     "shared.up",
+    "shared.simulate_cli",
+    "shared.dlq_cli",
+    "shared.replay_cli",
+    "shared.bench.cli",
     "services.vendor_matching.bench_cli",
+    "services.debit_orders.bench_cli",
 )
 
 
@@ -111,7 +117,7 @@ def _topics(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from shared.runtime import main as run_main  # noqa: PLC0415
 
-    run_main(_services_arg([args.service])[0])
+    run_main(_services_arg([args.service])[0], query_host=args.http_host, query_port=args.http_port)
     return 0
 
 
@@ -141,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one service as a long-lived process")
     run.add_argument("service", choices=SERVICES)
+    run.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="serve the HTTP query API on PORT (customer_profile only; 0: a free port)",
+    )
+    run.add_argument("--http-host", metavar="HOST", help="its interface (default 127.0.0.1)")
     run.set_defaults(func=_run)
 
     for name in PLUGINS:

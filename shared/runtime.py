@@ -21,6 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from shared.db.engine import create_engine, runtime_url
 from shared.health import HealthServer
@@ -30,6 +31,7 @@ from shared.messaging.consumer import BatchProcessor, DeadLetter, dead_letter_he
 from shared.messaging.kafka import client_kwargs, producer_kwargs
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.uow import Subscription
+from shared.query_server import QueryServer
 from shared.settings import KafkaSecurity, PlatformSettings, ServiceSettings, service_settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ class ServiceContext:
 
 
 Worker = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+# The service's HTTP query API over its runtime-role engine, served when `query_port` is set.
+HttpApp = Callable[[AsyncEngine], ASGIApp]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ServiceDefinition:
     name: str
     subscriptions: Sequence[Subscription]
     workers: Sequence[Worker] = field(default_factory=tuple)
+    http_app: HttpApp | None = None
 
 
 class ProducerDeadLetters:
@@ -122,7 +127,18 @@ def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
     }
 
 
-async def run_service(
+async def _start_query_api(
+    definition: ServiceDefinition, engine: AsyncEngine, settings: ServiceSettings
+) -> QueryServer | None:
+    if definition.http_app is None or settings.query_port is None:
+        return None
+    query = QueryServer(definition.http_app(engine), settings.query_host, settings.query_port)
+    port = await query.start()
+    log.info("%s query API on http://%s:%d", definition.name, settings.query_host, port)
+    return query
+
+
+async def run_service(  # noqa: PLR0915  (the whole lifecycle of a service, in order)
     definition: ServiceDefinition,
     platform: PlatformSettings | None = None,
     settings: ServiceSettings | None = None,
@@ -164,7 +180,7 @@ async def run_service(
         broker.subscriber(
             *[s.topic for s in definition.subscriptions],
             batch=True,
-            group_id=consumer_group(definition.name),
+            group_id=settings.consumer_group or consumer_group(definition.name),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             max_records=settings.batch_size,
@@ -179,6 +195,7 @@ async def run_service(
     health = HealthServer(settings.http_host, settings.http_port, ready)
     port = await health.start()
     log.info("%s health and metrics on http://%s:%d", definition.name, settings.http_host, port)
+    query = await _start_query_api(definition, engine, settings)
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -213,15 +230,23 @@ async def run_service(
         for task in tasks:
             task.cancel()
         await producer.stop()
+        if query is not None:
+            await query.stop()
         await health.stop()
         await engine.dispose()
         log.info("%s stopped", definition.name)
 
 
-def main(service: str) -> None:
+def main(service: str, *, query_host: str | None = None, query_port: int | None = None) -> None:
+    """Run `service`; `query_host`/`query_port` override its query API settings."""
     import importlib  # noqa: PLC0415
 
     configure(service)
     module = importlib.import_module(f"services.{service}.app")
     definition: ServiceDefinition = module.definition()
-    asyncio.run(run_service(definition))
+    settings = service_settings(service)
+    overrides: dict[str, Any] = {"query_host": query_host, "query_port": query_port}
+    settings = type(settings)(**{k: v for k, v in overrides.items() if v is not None})
+    if settings.query_port is not None and definition.http_app is None:
+        raise SystemExit(f"loyalty run {service}: {service} has no HTTP query API (--http-port)")
+    asyncio.run(run_service(definition, settings=settings))

@@ -76,6 +76,14 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, description="health and metrics port; 0 picks a free one")
+    query_host: str = Field(default="127.0.0.1", description="interface of the HTTP query API")
+    query_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="port of the service's HTTP query API (customer_profile); unset: not "
+        "served; 0 picks a free one",
+    )
     batch_size: int = Field(default=500, ge=1, le=10_000)
     batch_timeout_ms: int = Field(default=50, ge=1)
     max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
@@ -83,8 +91,26 @@ class ServiceSettings(BaseSettings):
     relay_idle_ms: int = Field(default=20, ge=1)
     db_pool_size: int = Field(default=5, ge=1)
     hold_lapse_seconds: int = Field(default=900, ge=1)
+    cost_per_point_cents: int = Field(
+        default=10,
+        ge=0,
+        description="redemption: what a spendable point costs the programme "
+        "(the liability report's money value), in cents",
+    )
+    negative_policy: str = Field(
+        default="",
+        description="redemption: per currency, what a clawback of points already spent does, "
+        "e.g. 'points=debt,tier_points=cap': debt lets the balance go negative (later credits "
+        "repay it first), cap stops it at zero and journals the rest as shortfall; "
+        "unnamed currencies: debt",
+    )
     relay_enabled: bool = Field(
         default=True, description="run the outbox relay in this process (off: a separate relay)"
+    )
+    consumer_group: str | None = Field(
+        default=None,
+        description="Kafka consumer group (default loyalty.<service>); a new group replays the "
+        "topics from their beginning (`loyalty replay`)",
     )
     fault_injection: Literal["kill_after_commit"] | None = Field(
         default=None,

@@ -222,7 +222,7 @@ async def _run(args: argparse.Namespace, platform: PlatformSettings, infra: Infr
         await _wait_ready(services, stop)
         if stop.is_set():
             return 130
-        await _import_vendors(platform.home, _service_env(infra))
+        await import_simulated_vendors(platform.home, _service_env(infra))
         summary = await _operate(args, infra, services, stop)
         print(json.dumps(summary), flush=True)
     except StartupError as exc:
@@ -315,7 +315,8 @@ def _has_command(words: Iterable[str]) -> bool:
     return True
 
 
-async def _import_vendors(home: Path, env: dict[str, str]) -> None:
+async def import_simulated_vendors(home: Path, env: dict[str, str]) -> None:
+    """Write the simulator's vendor master to HOME and load it with `loyalty vendors import`."""
     path = write_vendor_csv(home / "sim-vendors.csv")
     if not _has_command(("vendors", "import")):
         print(f"vendors: `loyalty vendors import` is not available; skipped ({path})")

@@ -47,6 +47,7 @@ class JournalTxn:
     total: int  # all its entries: zero when balanced
     customer_amount: int  # its entries on the customer's own account
     entries: int
+    shortfall: int = 0  # its entries on the shortfall account (a capped clawback), negative
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,8 @@ def check_postings_once(
             ids = ", ".join(str(t.txn_id) for t in found)
             out.append(Violation("posting_in_wallet", subject, f"applied {len(found)}x ({ids})"))
         txn = found[0]
-        if (txn.customer_no, txn.currency, txn.customer_amount) != (
+        # Under the cap policy, what the lots no longer had went to the shortfall account.
+        if (txn.customer_no, txn.currency, txn.customer_amount + txn.shortfall) != (
             p.customer_no,
             p.currency,
             p.points,

@@ -45,7 +45,8 @@ VERIFY_DESCRIPTION = """\
 Check the cross-service invariants of a running or stopped platform (infrastructure up):
 
   posting_in_wallet        every accrual posting is in the wallet exactly once, for the same
-                           customer, currency and points; nothing in the wallet without one
+                           customer, currency and points (a capped clawback: the customer's
+                           part and the shortfall together); nothing in the wallet without one
   journal_balanced         every wallet journal transaction's entries sum to zero
   balance_is_journal       every customer account's balance is the sum of its entries
   held_is_open_holds       every account's held points are the sum of its open holds
@@ -161,7 +162,9 @@ SELECT t.txn_id, t.kind, t.reference, t.customer_no, t.currency,
        COALESCE(SUM(e.amount), 0)::bigint AS total,
        COALESCE(SUM(e.amount) FILTER (
            WHERE e.account = 'customer:' || t.customer_no || ':' || t.currency), 0)::bigint,
-       COUNT(e.entry_id) AS entries
+       COUNT(e.entry_id) AS entries,
+       COALESCE(SUM(e.amount) FILTER (
+           WHERE e.account = 'programme:shortfall:' || t.currency), 0)::bigint AS shortfall
 FROM redemption.journal_transactions t
 LEFT JOIN redemption.journal_entries e ON e.txn_id = t.txn_id
 GROUP BY t.txn_id

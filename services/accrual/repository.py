@@ -141,13 +141,17 @@ async def originals(conn: AsyncConnection, keys: Iterable[TxKey]) -> dict[Curren
     if not params["s"]:
         return {}
     found: dict[CurrencyKey, Original] = {}
+    # One unique-index probe per wanted transaction (OFFSET 0 keeps the subquery apart):
+    # a plain join lets the planner hash all of earnings when the table has no statistics
+    # yet (a fresh schema, a replay), which costs O(earnings) per batch.
     earned = await conn.execute(
         text(
             "SELECT e.source, e.source_transaction_id, e.currency, e.posting_id, e.customer_no, "
             "e.amount_cents, e.points, e.rule_id, e.rule_version, e.rule_points, e.bonus_points "
-            f'FROM "{SCHEMA}".earnings e JOIN {WANTED} '
-            "ON (e.source, e.source_transaction_id) = (w.source, w.transaction_id) "
-            "WHERE e.reverses_posting_id IS NULL AND e.status = 'posted'"
+            f"FROM {WANTED} CROSS JOIN LATERAL (SELECT * "
+            f'FROM "{SCHEMA}".earnings e WHERE e.source = w.source '
+            "AND e.source_transaction_id = w.transaction_id AND e.status = 'posted' "
+            "AND e.reverses_posting_id IS NULL OFFSET 0) e"
         ),
         params,
     )
@@ -228,7 +232,9 @@ SELECT q.i,
     COALESCE((SELECT SUM(CASE WHEN q.kind = 'rule' THEN e.rule_points ELSE e.bonus_points END)
               FROM "{SCHEMA}".earnings e
               WHERE e.customer_no = q.customer_no AND e.currency = q.currency
-                AND e.reverses_posting_id IS NULL
+                -- not "IS NULL": without statistics the planner would AND in the bitmap of
+                -- ix_earnings_reverses_posting_id, i.e. every earning, once per key
+                AND COALESCE(e.reverses_posting_id, '') = ''
                 AND e.transaction_at >= q.s AND e.transaction_at < q.e
                 AND CASE WHEN q.kind = 'rule' THEN e.rule_id ELSE e.promotion_id END = q.id), 0)
   + COALESCE((SELECT SUM(CASE WHEN q.kind = 'rule' THEN l.rule_points_delta

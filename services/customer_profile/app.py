@@ -1,6 +1,9 @@
 """The customer_profile service: who is this customer, and what have they done?"""
 
 from services.customer_profile import handlers, scheduler
+from services.customer_profile.console import reviews
+from services.customer_profile.console.web import api_with_console
+from services.customer_profile.miners.runner import run_miners
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
 
@@ -18,6 +21,8 @@ def definition() -> ServiceDefinition:
             Subscription(handlers.BALANCE_TOPIC, handlers.record_balances),
             Subscription(handlers.DECIDED_TOPIC, handlers.record_decisions),
             Subscription(handlers.VENDOR_TOPIC, handlers.update_vendors),
+            Subscription(reviews.REQUESTED_TOPIC, reviews.queue_reviews),  # the console's queue
         ),
-        workers=(scheduler.review_tiers_daily,),
+        workers=(scheduler.review_tiers_daily, run_miners),  # run_miners: the reports' miners
+        http_app=api_with_console,  # the query API and the call-centre console's pages
     )

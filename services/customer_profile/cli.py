@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.customer_profile import catalogue, tier_repository
+from services.customer_profile.miners import cli as miners_cli
 from services.customer_profile.tables import SCHEMA
 from services.customer_profile.tiering import review_moment, review_tiers
 from services.customer_profile.translations import (
@@ -73,6 +74,7 @@ def register(subparsers: Any) -> None:
     review.set_defaults(func=_review)
     ladder = actions.add_parser("show", help="the tiers, thresholds and policy in force")
     ladder.set_defaults(func=_show_ladder)
+    miners_cli.register(subparsers)  # `loyalty report cohorts|promotion|tiers|rebuild`
 
 
 def _on_database(work: Callable[[AsyncEngine], Awaitable[T]], *, admin: bool = False) -> T:
@@ -133,6 +135,11 @@ def format_tier(tier: dict[str, Any]) -> str:
     return line
 
 
+def format_expiries(expiries: list[dict[str, Any]]) -> str:
+    """`120 on 2027-05-31, 225 on 2027-11-30`."""
+    return ", ".join(f"{e['points']} on {e['expires_at']:%Y-%m-%d}" for e in expiries)
+
+
 def format_view(view: dict[str, Any]) -> str:
     """The view as text for a terminal."""
     lines = [f"customer {view['customer_no']}"]
@@ -152,9 +159,12 @@ def format_view(view: dict[str, Any]) -> str:
     if view.get("tier"):
         lines.append(format_tier(view["tier"]))
     lines.append("balances")
-    lines += [
-        f"  {b['currency']:<12} {b['balance']:>10}  held {b['held']}" for b in view["balances"]
-    ] or ["  none"]
+    for b in view["balances"]:
+        lines.append(f"  {b['currency']:<12} {b['balance']:>10}  held {b['held']}")
+        if b.get("next_expiries"):
+            lines.append(f"  {'':<12} next expiries {format_expiries(b['next_expiries'])}")
+    if not view["balances"]:
+        lines.append("  none")
     lines.append(f"activity (latest {len(view['activity'])})")
     lines += [
         f"  {a['occurred_at']:%Y-%m-%d %H:%M}  {a['kind']:<12} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.esb import CustomerUpdated
 from contracts.loyalty import (
@@ -92,7 +93,8 @@ async def record_pending(uow: UnitOfWork, batch: Sequence[Inbound[PendingPointsC
 
 
 async def record_balances(uow: UnitOfWork, batch: Sequence[Inbound[BalanceChanged]]) -> None:
-    """Keep the last known balance; an expiry is also a line of the history."""
+    """Keep the last known balance, next expiries and open lots; an expiry is also a line of
+    the history."""
     latest: dict[tuple[str, str], BalanceChanged] = {}
     for item in batch:
         b = item.message
@@ -102,12 +104,36 @@ async def record_balances(uow: UnitOfWork, batch: Sequence[Inbound[BalanceChange
     await repository.upsert_balances(
         uow.conn,
         [
-            BalanceRow(b.customer_no, b.currency, b.balance, b.held, b.occurred_at)
+            BalanceRow(
+                b.customer_no,
+                b.currency,
+                b.balance,
+                b.held,
+                b.occurred_at,
+                _expiries(b),
+                *_open_lots(b),
+            )
             for b in latest.values()
         ],
     )
     rows = [activity.from_balance_change(i.message) for i in batch]
     await repository.record_activity(uow.conn, [r for r in rows if r is not None])
+
+
+def _expiries(change: BalanceChanged) -> list[dict[str, Any]] | None:
+    """The next expiries as stored (JSON); None when the wallet did not state them."""
+    if change.next_expiries is None:
+        return None
+    return [bucket.model_dump(mode="json") for bucket in change.next_expiries]
+
+
+def _open_lots(change: BalanceChanged) -> tuple[list[dict[str, Any]] | None, int | None]:
+    """The open lots as stored (JSON) and how many in all; None when not stated."""
+    if change.open_lots is None:
+        return None, None
+    listed = [lot.model_dump(mode="json") for lot in change.open_lots]
+    total = change.open_lots_total
+    return listed, len(listed) if total is None else max(total, len(listed))
 
 
 async def record_decisions(uow: UnitOfWork, batch: Sequence[Inbound[RedemptionDecided]]) -> None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +45,12 @@ class BalanceRow:
     balance: int
     held: int
     as_of: datetime
+    # [{"expires_at": "YYYY-MM-DD", "points": n}]; None: not stated, the stored ones stay.
+    next_expiries: list[dict[str, Any]] | None = None
+    # [{"lot_id", "starting", "current", "expires_at", "source"}] and how many open lots in
+    # all; None: not stated, the stored ones stay.
+    open_lots: list[dict[str, Any]] | None = None
+    open_lots_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +151,27 @@ async def record_activity(conn: AsyncConnection, rows: Sequence[ActivityRow]) ->
 
 
 async def upsert_balances(conn: AsyncConnection, rows: Sequence[BalanceRow]) -> None:
-    """Keep the last known balance per customer and currency; an older one changes nothing."""
+    """Keep the last known balance per customer and currency; an older one changes nothing.
+    Next expiries or open lots not stated (None) leave the stored ones as they are."""
     if not rows:
         return
     ordered = sorted(rows, key=lambda r: (r.customer_no, r.currency))
     await conn.execute(
         text(
-            f'INSERT INTO "{SCHEMA}".balances AS b (customer_no, currency, balance, held, as_of) '
-            "SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]), "
-            "CAST(:b AS bigint[]), CAST(:h AS bigint[]), CAST(:a AS timestamptz[])) "
+            f'INSERT INTO "{SCHEMA}".balances AS b (customer_no, currency, balance, held, as_of, '
+            "next_expiries, open_lots, open_lots_total) "
+            "SELECT c, cur, b, h, a, CAST(x AS jsonb), CAST(l AS jsonb), n FROM unnest("
+            "CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:b AS bigint[]), "
+            "CAST(:h AS bigint[]), CAST(:a AS timestamptz[]), CAST(:x AS text[]), "
+            "CAST(:l AS text[]), CAST(:n AS int[])) "
+            "AS i(c, cur, b, h, a, x, l, n) "
             "ON CONFLICT (customer_no, currency) DO UPDATE SET balance = excluded.balance, "
-            "held = excluded.held, as_of = excluded.as_of, updated_at = now() "
+            "held = excluded.held, as_of = excluded.as_of, "
+            "next_expiries = coalesce(excluded.next_expiries, b.next_expiries), "
+            "open_lots = coalesce(excluded.open_lots, b.open_lots), "
+            "open_lots_total = CASE WHEN excluded.open_lots IS NULL THEN b.open_lots_total "
+            "ELSE excluded.open_lots_total END, "
+            "updated_at = now() "
             "WHERE b.as_of <= excluded.as_of"
         ),
         {
@@ -163,6 +180,11 @@ async def upsert_balances(conn: AsyncConnection, rows: Sequence[BalanceRow]) -> 
             "b": [r.balance for r in ordered],
             "h": [r.held for r in ordered],
             "a": [r.as_of for r in ordered],
+            "x": [
+                None if r.next_expiries is None else json.dumps(r.next_expiries) for r in ordered
+            ],
+            "l": [None if r.open_lots is None else json.dumps(r.open_lots) for r in ordered],
+            "n": [r.open_lots_total for r in ordered],
         },
     )
 

@@ -49,6 +49,12 @@ balances = Table(
     Column("held", BigInteger, nullable=False),
     Column("as_of", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # [{"expires_at": "YYYY-MM-DD", "points": n}, ...] as the wallet last stated (0005).
+    Column("next_expiries", JSONB),
+    # [{"lot_id", "starting", "current", "expires_at", "source"}, ...]: the first 20 open lots
+    # as the wallet last stated them, and how many it has in all (0005).
+    Column("open_lots", JSONB),
+    Column("open_lots_total", Integer),
 )
 activity = Table(
     "activity",
@@ -138,3 +144,10 @@ tier_reviews = Table(
 
 AUDITED = ("customers", "balances", "translations", "vendors", "tiers", "tier_policy")
 APPEND_ONLY = ("activity", "tier_points", "tier_changes", "tier_reviews")
+
+# The miners' reporting tables live in this schema too (their modules define them here).
+from services.customer_profile import miners as _miners  # noqa: E402, F401
+
+# The console's tables (users, sessions, approvals, its audit log, the review queue) are
+# defined in its package; importing them here puts them in this schema's metadata.
+from services.customer_profile.console import tables as console_tables  # noqa: E402, F401

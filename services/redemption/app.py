@@ -1,9 +1,11 @@
 """The redemption service: the wallet ledger and the vendor gateways' decisions."""
 
 from datetime import timedelta
+from functools import partial
 
 from services.redemption import handlers
 from services.redemption.decisions import Decider, redeliver_decisions
+from services.redemption.domain import parse_negative_policy
 from services.redemption.expiry import run_expiry
 from shared.messaging.uow import Subscription
 from shared.runtime import ServiceDefinition
@@ -15,10 +17,13 @@ NAME = "redemption"
 def definition() -> ServiceDefinition:
     settings = service_settings(NAME)
     decider = Decider(hold_lapse=timedelta(seconds=settings.hold_lapse_seconds))
+    postings = partial(
+        handlers.apply_postings, policies=parse_negative_policy(settings.negative_policy)
+    )
     return ServiceDefinition(
         name=NAME,
         subscriptions=(
-            Subscription(handlers.POSTED_TOPIC, handlers.apply_postings),
+            Subscription(handlers.POSTED_TOPIC, postings),
             Subscription(
                 handlers.REQUESTED_TOPIC, decider.decide_batch, on_duplicate=redeliver_decisions
             ),

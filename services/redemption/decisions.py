@@ -12,7 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from contracts.loyalty import BalanceChanged, CashbackPayoutRequested
+from contracts.loyalty import (
+    OPEN_LOTS,
+    BalanceChanged,
+    CashbackPayoutRequested,
+    ExpiryBucket,
+    LotSummary,
+)
 from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import repository
 from services.redemption.domain import (
@@ -23,6 +29,8 @@ from services.redemption.domain import (
     Lot,
     LotBook,
     allocate_fifo,
+    next_expiries,
+    open_lots,
     reason_text,
 )
 from services.redemption.ledger import BREAKAGE, REDEEMED, customer_account
@@ -118,9 +126,8 @@ class Decider:
         owners = [(r.customer_no, SPENDABLE) for r in requests if r.customer_no in known]
         accounts = await repository.lock_accounts(uow.conn, owners)
         now = datetime.now(UTC)
-        spenders = [(r.customer_no, SPENDABLE) for r in requests
-                    if r.customer_no in known and r.action in {"redeem", "capture"}]  # fmt: skip
-        pending = Pending(await repository.lock_open_lots(uow.conn, spenders, now.date()))
+        # Spends allocate from these lots; every balance change states the next expiries.
+        pending = Pending(await repository.lock_open_lots(uow.conn, owners, now.date()))
         for request in requests:
             key = (request.vendor_id, request.request_id, request.action)
             if key in earlier:
@@ -175,8 +182,11 @@ class Decider:
         if outcome.taken:
             pending.spends.append(Spend(key, request, customer, outcome.points, outcome.taken))
         if outcome.cause is not None:
+            lots = pending.book.lots((request.customer_no, SPENDABLE))
             uow.publish(BALANCE_TOPIC, request.customer_no, balance_changed(
                 ":".join(key), request.customer_no, outcome.change, account, outcome.cause, now,
+                next_expiries=next_expiries(lots, now.date()),
+                open_lots=open_lots(lots, now.date(), OPEN_LOTS),
             ))  # fmt: skip
         return decision
 
@@ -263,7 +273,8 @@ class Decider:
         back = after_debt(back, max(0, -account.balance))
         await repository.consume_lots(uow.conn, [(a.lot_id, -a.points) for a in back])
         for a in back:  # later spends of this batch may use them again
-            book.returned((request.customer_no, SPENDABLE), Lot(a.lot_id, a.points, a.expires_at))
+            book.returned((request.customer_no, SPENDABLE),
+                          Lot(a.lot_id, a.points, a.expires_at, a.starting, a.source))  # fmt: skip
         txn = await repository.claim_journal(
             uow.conn, "cancel", [(str(spent.redemption_id), request.customer_no, SPENDABLE)]
         )
@@ -346,8 +357,11 @@ def payout(
 
 def balance_changed(
     reference: str, customer_no: str, change: int, account: Account, cause: str, now: datetime,
-    currency: str = SPENDABLE,
+    currency: str = SPENDABLE, next_expiries: Sequence[tuple[date, int]] | None = None,
+    open_lots: tuple[Sequence[Lot], int] | None = None,
 ) -> BalanceChanged:  # fmt: skip
+    """The message of a balance movement; `next_expiries` as domain.next_expiries gives them,
+    `open_lots` as domain.open_lots does (the lots listed, how many in all)."""
     return BalanceChanged(
         message_id=f"balance:{cause}:{reference}",
         sent_at=now,
@@ -359,6 +373,21 @@ def balance_changed(
         cause=cause,  # type: ignore[arg-type]
         reference=reference,
         occurred_at=now,
+        next_expiries=None
+        if next_expiries is None
+        else [ExpiryBucket(expires_at=day, points=points) for day, points in next_expiries],
+        open_lots=None if open_lots is None else [_lot_summary(lot) for lot in open_lots[0]],
+        open_lots_total=None if open_lots is None else open_lots[1],
+    )
+
+
+def _lot_summary(lot: Lot) -> LotSummary:
+    return LotSummary(
+        lot_id=lot.lot_id,
+        starting=lot.starting,
+        current=lot.remaining,
+        expires_at=lot.expires_at,
+        source=lot.source,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
 
 SPENDABLE = "points"
 Owner = tuple[str, str]  # (customer_no, currency): one account of the wallet
@@ -30,6 +31,8 @@ class Lot:
     lot_id: int
     remaining: int
     expires_at: date | None
+    starting: int = 0  # the points it was opened with (0: not known to the caller)
+    source: str = ""  # what opened it: the credit's posting id
 
 
 def allocate_fifo(lots: Iterable[Lot], points: int, today: date) -> list[tuple[int, int]]:
@@ -75,6 +78,69 @@ def take_back(lots: Sequence[Lot], points: int, first: int | None) -> list[tuple
             taken.append((lot.lot_id, take))
             left -= take
     return taken
+
+
+def next_expiries(lots: Iterable[Lot], today: date, limit: int = 3) -> list[tuple[date, int]]:
+    """(expiry day, points) of the lots still usable `today`, soonest day first, `limit` days.
+
+    A lot is usable up to and including its expiry day; lots that never expire are not listed.
+    """
+    due: dict[date, int] = {}
+    for lot in lots:
+        if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at >= today:
+            due[lot.expires_at] = due.get(lot.expires_at, 0) + lot.remaining
+    return sorted(due.items())[:limit]
+
+
+def open_lots(lots: Iterable[Lot], today: date, limit: int = 20) -> tuple[list[Lot], int]:
+    """The lots still usable `today` with points left, soonest expiry first, those that never
+    expire last, ties by lot id: the first `limit` of them, and how many there are in all."""
+    usable = sorted(
+        (lot for lot in lots
+         if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)),
+        key=lambda lot: (lot.expires_at is None, lot.expires_at or date.max, lot.lot_id),
+    )  # fmt: skip
+    return usable[:limit], len(usable)
+
+
+NegativePolicy = Literal["debt", "cap"]
+DEFAULT_NEGATIVE_POLICY: NegativePolicy = "debt"
+
+
+@dataclass(frozen=True, slots=True)
+class Clawback:
+    """What a negative posting does to an account: the lots it empties, the points it takes
+    off the balance, and (cap policy) the points nobody could take, recorded as shortfall."""
+
+    taken: list[tuple[int, int]]
+    charged: int
+    shortfall: int
+
+
+def claw_back(
+    lots: Sequence[Lot], points: int, first: int | None, policy: NegativePolicy
+) -> Clawback:
+    """A clawback of `points`: from the original lot first, then oldest expiry first. What the
+    lots cannot give becomes a debt (the balance goes below zero, later credits repay it) or,
+    under the cap policy, a recorded shortfall (the balance stops at what the lots held)."""
+    taken = take_back(lots, points, first)
+    if policy == "debt":
+        return Clawback(taken, points, 0)
+    got = sum(n for _, n in taken)
+    return Clawback(taken, got, points - got)
+
+
+def parse_negative_policy(text: str) -> dict[str, NegativePolicy]:
+    """'points=debt,tier_points=cap' -> {currency: policy}; unnamed currencies take a debt."""
+    policies: dict[str, NegativePolicy] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        currency, _, policy = (p.strip() for p in item.partition("="))
+        if not currency or policy not in get_args(NegativePolicy):
+            raise ValueError(
+                f"negative-balance policy {item!r}: want CURRENCY=debt or CURRENCY=cap"
+            )
+        policies[currency] = policy  # type: ignore[assignment]  # checked just above
+    return policies
 
 
 @dataclass

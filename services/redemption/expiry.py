@@ -11,9 +11,10 @@ import contextlib
 import logging
 from datetime import UTC, date, datetime
 
+from contracts.loyalty import OPEN_LOTS
 from services.redemption import repository
 from services.redemption.decisions import BALANCE_TOPIC, balance_changed
-from services.redemption.domain import SPENDABLE
+from services.redemption.domain import SPENDABLE, next_expiries, open_lots
 from services.redemption.ledger import BREAKAGE, customer_account
 from services.redemption.tables import SCHEMA
 from shared.messaging.uow import UnitOfWork
@@ -35,6 +36,7 @@ async def expire_lots(uow: UnitOfWork, as_of: date, limit: int = CHUNK) -> tuple
         uow.conn, ((c, cur) for c in customers for cur in currencies)
     )
     expired = await repository.zero_expired_lots(uow.conn, customers, as_of)
+    left = await repository.lock_open_lots(uow.conn, accounts, as_of)  # for the next expiries
     fresh = await repository.claim_journal(
         uow.conn, "expiry", [(str(lot.lot_id), lot.customer_no, lot.currency) for lot in expired]
     )
@@ -51,6 +53,8 @@ async def expire_lots(uow: UnitOfWork, as_of: date, limit: int = CHUNK) -> tuple
         uow.publish(BALANCE_TOPIC, lot.customer_no, balance_changed(
             f"lot:{lot.lot_id}", lot.customer_no, -lot.points, account, "expiry", now,
             currency=lot.currency,
+            next_expiries=next_expiries(left.lots((lot.customer_no, lot.currency)), as_of),
+            open_lots=open_lots(left.lots((lot.customer_no, lot.currency)), as_of, OPEN_LOTS),
         ))  # fmt: skip
     await repository.write_entries(uow.conn, entries)
     await repository.save_balances(uow.conn, accounts)
@@ -64,11 +68,14 @@ async def lapse_holds(uow: UnitOfWork, now: datetime, limit: int = CHUNK) -> int
         return 0
     accounts = await repository.lock_accounts(uow.conn, ((c, SPENDABLE) for c in customers))
     lapsed = await repository.lapse_due_holds(uow.conn, customers, now)
+    lots = await repository.lock_open_lots(uow.conn, accounts, now.date())  # next expiries
     for hold in lapsed:
         account = accounts[(hold.customer_no, SPENDABLE)]
         account.held -= hold.points
         uow.publish(BALANCE_TOPIC, hold.customer_no, balance_changed(
             f"hold:{hold.hold_id}", hold.customer_no, 0, account, "lapse", now,
+            next_expiries=next_expiries(lots.lots((hold.customer_no, SPENDABLE)), now.date()),
+            open_lots=open_lots(lots.lots((hold.customer_no, SPENDABLE)), now.date(), OPEN_LOTS),
         ))  # fmt: skip
     await repository.save_balances(uow.conn, accounts)
     return len(lapsed)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from contracts.loyalty import PointsPosted, ProfileChanged, VendorChanged
+from contracts.loyalty import OPEN_LOTS, PointsPosted, ProfileChanged, VendorChanged
 from services.redemption import repository
 from services.redemption.decisions import BALANCE_TOPIC, balance_changed
-from services.redemption.domain import take_back
-from services.redemption.ledger import ISSUED, customer_account
-from services.redemption.repository import NewLot
+from services.redemption.domain import (
+    DEFAULT_NEGATIVE_POLICY,
+    Lot,
+    NegativePolicy,
+    claw_back,
+    next_expiries,
+    open_lots,
+)
+from services.redemption.ledger import ISSUED, SHORTFALL, customer_account
+from services.redemption.repository import Account, NewLot
 from shared.messaging.uow import Inbound, UnitOfWork
 
 POSTED_TOPIC = "loyalty.points.posted.v1"
@@ -19,11 +27,16 @@ PROFILE_TOPIC = "loyalty.customer.profile-changed.v1"
 VENDOR_TOPIC = "loyalty.vendor.changed.v1"
 
 
-async def apply_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]) -> None:
+async def apply_postings(
+    uow: UnitOfWork,
+    batch: Sequence[Inbound[PointsPosted]],
+    policies: Mapping[str, NegativePolicy] | None = None,
+) -> None:
     """Credit lots and reverse earlier ones; each posting once (journal reference).
 
-    The programme lets a balance go negative when a clawback finds the points spent: the
-    debt is visible (balance below zero, lots empty) and later credits repay it first.
+    When a clawback finds the points spent, the programme's policy for the currency decides:
+    a debt (balance below zero, lots empty, later credits repay it first; the default) or a
+    cap (the balance stops at zero and the rest is journalled to the shortfall account).
     """
     postings = [i.message for i in batch]
     accounts = await repository.lock_accounts(
@@ -37,19 +50,20 @@ async def apply_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]
         txn_id = fresh.pop(posting.posting_id, None)
         if txn_id is not None:  # else applied before (or twice in this batch)
             applied.append((txn_id, posting))
+    # Clawbacks take from these lots; every balance change states the next expiries and the
+    # open lots, as they are after that posting. A lot opened in this batch gets its id when
+    # it is written, so the messages are made once every lot is (no query per message).
     book = await repository.lock_open_lots(
-        uow.conn, ((p.customer_no, p.currency) for _, p in applied if p.points < 0)
+        uow.conn, ((p.customer_no, p.currency) for _, p in applied)
     )
     now = datetime.now(UTC)
     entries: list[tuple[int, str, int]] = []
     new_lots: list[NewLot] = []
+    announced: list[tuple[PointsPosted, int, Account, str, list[Lot]]] = []
     for txn_id, posting in applied:
         owner = (posting.customer_no, posting.currency)
         account = accounts[owner]
-        entries += [
-            (txn_id, customer_account(*owner), posting.points),
-            (txn_id, ISSUED.format(currency=posting.currency), -posting.points),
-        ]
+        change, shortfall = posting.points, 0
         if posting.points > 0:
             repaid = min(posting.points, max(0, -account.balance))  # a debt is repaid first
             new_lots.append(NewLot(*owner, posting.posting_id, posting.points,
@@ -60,14 +74,32 @@ async def apply_postings(uow: UnitOfWork, batch: Sequence[Inbound[PointsPosted]]
                 await repository.create_lots(uow.conn, new_lots, book)
                 new_lots = []
             first = book.by_posting.get(posting.reverses_posting_id or "")
-            book.take(owner, take_back(book.lots(owner), -posting.points, first))
-        account.balance += posting.points
+            policy = (policies or {}).get(posting.currency, DEFAULT_NEGATIVE_POLICY)
+            clawed = claw_back(book.lots(owner), -posting.points, first, policy)
+            book.take(owner, clawed.taken)
+            change, shortfall = -clawed.charged, clawed.shortfall
+        entries += [
+            (txn_id, customer_account(*owner), change),
+            (txn_id, ISSUED.format(currency=posting.currency), -posting.points),
+        ]
+        if shortfall:  # never silent: the points the lots no longer had, journalled
+            entries.append((txn_id, SHORTFALL.format(currency=posting.currency), -shortfall))
+        account.balance += change
         cause = "earn" if posting.kind in {"earn", "confirmation"} else posting.kind
-        uow.publish(BALANCE_TOPIC, posting.customer_no, balance_changed(
-            posting.posting_id, posting.customer_no, posting.points, account, cause, now,
-            currency=posting.currency,
-        ))  # fmt: skip
+        unwritten = [Lot(0, lot.remaining, lot.expires_at, lot.points, lot.posting_id)
+                     for lot in new_lots if (lot.customer_no, lot.currency) == owner]  # fmt: skip
+        announced.append((posting, change, replace(account), cause,
+                          [*book.lots(owner), *unwritten]))  # fmt: skip
     await repository.create_lots(uow.conn, new_lots, book)
+    for posting, change, after, moved_by, as_then in announced:
+        lots = [lot if lot.lot_id else replace(lot, lot_id=book.by_posting[lot.source])
+                for lot in as_then]  # fmt: skip
+        uow.publish(BALANCE_TOPIC, posting.customer_no, balance_changed(
+            posting.posting_id, posting.customer_no, change, after, moved_by, now,
+            currency=posting.currency,
+            next_expiries=next_expiries(lots, now.date()),
+            open_lots=open_lots(lots, now.date(), OPEN_LOTS),
+        ))  # fmt: skip
     await repository.consume_lots(uow.conn, book.drain())
     await repository.write_entries(uow.conn, entries)
     await repository.save_balances(uow.conn, accounts)

@@ -136,7 +136,8 @@ async def create_lots(conn: AsyncConnection, lots: Sequence[NewLot], book: LotBo
             "remaining_points, expires_at) SELECT * FROM unnest("
             "CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:p AS text[]), CAST(:n AS bigint[]), "
             "CAST(:r AS bigint[]), CAST(:e AS date[])) "
-            "RETURNING lot_id, customer_no, currency, posting_id, remaining_points, expires_at"
+            "RETURNING lot_id, customer_no, currency, posting_id, initial_points, "
+            "remaining_points, expires_at"
         ),
         {
             "c": [lot.customer_no for lot in lots],
@@ -149,7 +150,8 @@ async def create_lots(conn: AsyncConnection, lots: Sequence[NewLot], book: LotBo
     )
     for r in rows:
         book.add(
-            (r.customer_no, r.currency), Lot(r.lot_id, r.remaining_points, r.expires_at),
+            (r.customer_no, r.currency),
+            Lot(r.lot_id, r.remaining_points, r.expires_at, r.initial_points, r.posting_id),
             r.posting_id,
         )  # fmt: skip
 
@@ -168,7 +170,8 @@ async def lock_open_lots(
     unexpired = "AND (expires_at IS NULL OR expires_at >= :d) " if usable_on else ""
     rows = await conn.execute(
         text(
-            "SELECT lot_id, customer_no, currency, posting_id, remaining_points, expires_at "
+            "SELECT lot_id, customer_no, currency, posting_id, initial_points, remaining_points, "
+            "expires_at "
             f'FROM "{SCHEMA}".lots WHERE (customer_no, currency) IN '
             "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
             f"AND remaining_points > 0 {unexpired}"
@@ -178,7 +181,8 @@ async def lock_open_lots(
     )
     for r in rows:
         book.add(
-            (r.customer_no, r.currency), Lot(r.lot_id, r.remaining_points, r.expires_at),
+            (r.customer_no, r.currency),
+            Lot(r.lot_id, r.remaining_points, r.expires_at, r.initial_points, r.posting_id),
             r.posting_id,
         )  # fmt: skip
     return book
@@ -418,6 +422,8 @@ class Allocation:
     lot_id: int
     points: int
     expires_at: date | None
+    starting: int = 0  # the lot's initial points
+    source: str = ""  # the lot's posting id
 
     def expired(self, today: date) -> bool:
         return self.expires_at is not None and self.expires_at < today
@@ -426,13 +432,16 @@ class Allocation:
 async def lock_allocations(conn: AsyncConnection, redemption_id: int) -> list[Allocation]:
     rows = await conn.execute(
         text(
-            f'SELECT a.lot_id, a.points, l.expires_at FROM "{SCHEMA}".allocations a '
+            "SELECT a.lot_id, a.points, l.expires_at, l.initial_points, l.posting_id "
+            f'FROM "{SCHEMA}".allocations a '
             f'JOIN "{SCHEMA}".lots l USING (lot_id) WHERE a.redemption_id = :r '
             "ORDER BY a.lot_id FOR UPDATE OF l"
         ),
         {"r": redemption_id},
     )
-    return [Allocation(r.lot_id, r.points, r.expires_at) for r in rows]
+    return [
+        Allocation(r.lot_id, r.points, r.expires_at, r.initial_points, r.posting_id) for r in rows
+    ]
 
 
 async def record_cancellation(

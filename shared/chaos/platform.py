@@ -65,7 +65,7 @@ class ChaosPlatform:
             self.spawn(name)
         await self.wait_ready(SERVICES)
         # The simulator's vendor master: the wallet lets only known vendors redeem.
-        await up._import_vendors(self.home, self.env)  # noqa: SLF001
+        await up.import_simulated_vendors(self.home, self.env)
 
     async def _cli(self, *words: str) -> None:
         proc = await asyncio.create_subprocess_exec(

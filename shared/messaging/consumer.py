@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.registry import TOPICS
 from shared.messaging.inbox import Claim, claim, payload_hash
+from shared.messaging.outbox_signal import outbox_committed
 from shared.messaging.uow import Inbound, Subscription, UnitOfWork
 from shared.metrics import BATCH_SECONDS, MESSAGES, RETRIES
 
@@ -77,6 +79,12 @@ def is_transient(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+# A NUL character passes JSON and pydantic but no PostgreSQL text column can hold it: such a
+# message would fail every retry, so it is refused at the door (an escaped `\\u0000` is text).
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REASON = "schema_violation: a text field holds a NUL character (\\u0000)"
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -145,6 +153,9 @@ class BatchProcessor:
                 continue
             # sent_at may differ between redeliveries of the same message; the rest may not.
             canonical = message.model_dump_json(exclude={"sent_at"}).encode()
+            if _NUL.search(canonical):
+                dead.append(DeadLetter(record, NUL_REASON))
+                continue
             valid.append(_Valid(record, message, payload_hash(canonical)))
         return valid, dead
 
@@ -209,6 +220,8 @@ class BatchProcessor:
             await uow.flush_outbox()
         if self.after_commit is not None:
             self.after_commit()
+        if uow.flushed:
+            outbox_committed(self.service)
         for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates)):
             for i in indexes:
                 MESSAGES.labels(self.service, valid[i].record.topic, outcome).inc()

@@ -1,9 +1,13 @@
 """The outbox relay: publishes committed events in order, then marks them sent.
 
 Exactly one relay is active per service: it holds a session-level advisory lock on a
-dedicated connection, and gives up (and re-acquires) the moment that connection fails.
-A crash between publishing and marking republishes the same events with the same message
-ids; consumers' inboxes drop the repeats.
+dedicated connection, relays on that same connection, and gives up (and re-acquires) the
+moment it fails. A crash between publishing and marking republishes the same events with
+the same message ids; consumers' inboxes drop the repeats.
+
+The consumer in the same process wakes the relay as soon as a batch has committed outbox
+rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every idle_s
+after publishing and backing off to max_idle_s while there is nothing to publish.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.messaging import outbox_signal
 from shared.messaging.consumer import describe
 from shared.metrics import OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED, RELAY_ACTIVE
 
@@ -40,6 +45,7 @@ class OutboxRelay:
     producer: AIOKafkaProducer
     batch_size: int = 1000
     idle_s: float = 0.02
+    max_idle_s: float = 0.25
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -67,26 +73,35 @@ class OutboxRelay:
         return False
 
     async def _relay_while_locked(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> None:
-        last_check = time.monotonic()
+        # Relaying on the lock's own connection: no pool checkout (nor its ping) per poll, and
+        # a lost connection (so a lost lock) fails the very next batch.
+        wake = outbox_signal.listen(self.service)
         last_purge = 0.0
-        while not stop.is_set():
-            sent = await self.relay_once()
-            now = time.monotonic()
-            if now - last_check > 1.0:  # still holding the lock?
-                await lock_conn.execute(text("SELECT 1"))
-                await lock_conn.rollback()
-                last_check = now
-            if now - last_purge > 60.0:
-                await self._purge()
-                last_purge = now
-            if sent < self.batch_size:
-                await _sleep_or_stop(stop, self.idle_s)
-        await self.relay_once()  # drain what was committed before the stop
+        idle = self.idle_s
+        try:
+            while not stop.is_set():
+                wake.clear()
+                sent = await self._relay_on(lock_conn)
+                now = time.monotonic()
+                if now - last_purge > 60.0:
+                    await self._purge(lock_conn)
+                    last_purge = now
+                if sent >= self.batch_size:
+                    continue
+                idle = self.idle_s if sent else min(self.max_idle_s, idle * 2)
+                await _sleep_until(stop, wake, idle)
+            await self._relay_on(lock_conn)  # drain what was committed before the stop
+        finally:
+            outbox_signal.forget(self.service, wake)
 
     async def relay_once(self) -> int:
         """Publish the oldest unsent events; returns how many."""
+        async with self.engine.connect() as conn:
+            return await self._relay_on(conn)
+
+    async def _relay_on(self, conn: AsyncConnection) -> int:
         schema = self.service
-        async with self.engine.begin() as conn:
+        async with conn.begin():
             rows = (
                 await conn.execute(
                     text(
@@ -119,9 +134,9 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
-    async def _purge(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
+    async def _purge(self, connection: AsyncConnection) -> None:
+        async with connection.begin():
+            await connection.execute(
                 text(
                     f'DELETE FROM "{self.service}".outbox '
                     f"WHERE sent_at IS NOT NULL AND sent_at < now() - interval '{RETENTION}'"
@@ -132,3 +147,13 @@ class OutboxRelay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _sleep_until(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Sleep until stopped, woken (rows committed in this process) or `seconds` passed."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

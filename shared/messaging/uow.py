@@ -45,6 +45,7 @@ class UnitOfWork:
     conn: AsyncConnection
     schema: str
     outgoing: list[Outgoing] = field(default_factory=list)
+    flushed: int = 0  # outbox rows written in this transaction
 
     def publish(self, topic: str, key: str, message: Message) -> None:
         """Queue an event; it is written to the outbox in this transaction."""
@@ -71,6 +72,7 @@ class UnitOfWork:
                 "p": [o.payload for o in self.outgoing],
             },
         )
+        self.flushed += len(self.outgoing)
         self.outgoing.clear()
         return [r.message_id for r in rows]
 

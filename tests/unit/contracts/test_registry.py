@@ -36,7 +36,7 @@ CONSUMERS = {
     "loyalty.cashback.payout-requested.v1": {"debit_orders"},
     "loyalty.customer.profile-changed.v1": {"accrual", "redemption", "debit_orders"},
     "loyalty.vendor.changed.v1": {"redemption", "customer_profile"},
-    "loyalty.match.review-requested.v1": {"console"},
+    "loyalty.match.review-requested.v1": {"customer_profile"},  # the console's queue
     "loyalty.match.review-decided.v1": {"vendor_matching"},
 }
 

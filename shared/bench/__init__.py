@@ -1,0 +1,1 @@
+"""Benchmarks as commands (`loyalty bench ...`): timing lives here, never in tests."""

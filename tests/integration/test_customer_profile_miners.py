@@ -1,0 +1,561 @@
+"""The miners on the real broker and Postgres: events published to their topics, each miner
+consuming on its own group into its own tables, the reports' numbers against expectations
+worked out by hand, and a rebuild that replays the topics into the same tables.
+
+The events are dated 2019 (months and vendors no other test uses), so the reports' numbers
+are this module's alone even when other tests feed the same topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.loyalty import BalanceChanged, PointsPosted, ProfileChanged, TransactionEnriched
+from services.customer_profile import cli
+from services.customer_profile.miners import MINERS, miner
+from services.customer_profile.miners.base import Miner
+from services.customer_profile.miners.cohorts import cohort_report
+from services.customer_profile.miners.promotion import PromotionWindow, promotion_report
+from services.customer_profile.miners.runner import MinerRun, reset
+from services.customer_profile.miners.tiers import tier_report
+from shared.db.engine import create_engine, runtime_url
+from shared.infra.embedded import Endpoints
+from shared.messaging.consumer import DeadLetter
+from shared.settings import PlatformSettings, service_settings
+from tests.support import messages as m
+from tests.support.db import eventually, fetch
+from tests.support.kafka import Bank
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "customer_profile"
+SAST = ZoneInfo("Africa/Johannesburg")
+RUN = uuid.uuid4().hex[:8]
+
+
+def at(day: str, hour: int = 12, minute: int = 0) -> datetime:
+    """A local (Johannesburg) moment."""
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), SAST).replace(
+        hour=hour, minute=minute
+    )
+
+
+class Letters:
+    def __init__(self) -> None:
+        self.sent: list[DeadLetter] = []
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        self.sent.extend(letters)
+
+
+@pytest.fixture(scope="module")
+async def engine(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
+    runtime = create_engine(
+        runtime_url(SERVICE, pg_admin_url, PlatformSettings(), service_settings(SERVICE))
+    )
+    yield runtime
+    await runtime.dispose()
+
+
+async def publish(endpoints: Endpoints, topic: str, messages: Sequence[BaseModel]) -> None:
+    async with Bank(endpoints.kafka_bootstrap) as bank:
+        for message in messages:
+            payload = message.model_dump_json().encode()
+            await bank.publish(topic, payload, key=str(message.customer_no))  # type: ignore[attr-defined]
+
+
+async def catch_up(engine: AsyncEngine, endpoints: Endpoints, m_: Miner) -> int:
+    letters = Letters()
+    read = await MinerRun(m_, engine, endpoints.kafka_bootstrap, letters).catch_up()
+    # The topics are the session's: other tests' hostile messages are dead-lettered as invalid;
+    # nothing may fail in processing.
+    failed = [
+        letter
+        for letter in letters.sent
+        if not letter.reason.startswith(("schema_violation", "invalid_json"))
+    ]
+    assert failed == []
+    return read
+
+
+async def snapshot(url: str, m_: Miner) -> dict[str, list[tuple[Any, ...]]]:
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for table in m_.tables:
+        rows = await fetch(url, f"SELECT * FROM customer_profile.{table.name}")
+        tables[table.name] = sorted(tuple(r) for r in rows)
+    return tables
+
+
+# --- the events --------------------------------------------------------------------------
+
+
+def balance(customer: str, cause: str, change: int, when: datetime, **extra: Any) -> BalanceChanged:
+    return BalanceChanged.model_validate(
+        {
+            "message_id": m.new_id(f"balance:{cause}"),
+            "sent_at": m.now(),
+            "customer_no": customer,
+            "currency": extra.get("currency", "points"),
+            "change": change,
+            "balance": 0,  # the miner does not read it
+            "held": 0,
+            "cause": cause,
+            "reference": m.new_id("ref"),
+            "occurred_at": when.isoformat(),
+        }
+    )
+
+
+def posting(
+    customer: str,
+    points: int,
+    reason: str | None,
+    *,
+    currency: str = "points",
+    kind: str = "earn",
+    reverses: str | None = None,
+) -> PointsPosted:
+    posting_id = m.new_id(kind)
+    return PointsPosted.model_validate(
+        {
+            "message_id": f"posted:{posting_id}",
+            "sent_at": m.now(),
+            "posting_id": posting_id,
+            "customer_no": customer,
+            "currency": currency,
+            "points": points,
+            "kind": kind,
+            "source_transaction_id": m.new_id("tx"),
+            "reverses_posting_id": reverses,
+            "expires_at": None,
+            "rule_id": "flat-points-per-r10",
+            "rule_version": 1,
+            "earned_at": at("2019-06-11").isoformat(),
+            "actor": None,
+            "reason": reason,
+        }
+    )
+
+
+def spend(
+    customer: str, vendor: str, cents: int, when: datetime, *, kind: str = "purchase", **extra: Any
+) -> TransactionEnriched:
+    return TransactionEnriched.model_validate(
+        {
+            "message_id": m.new_id("enriched"),
+            "sent_at": m.now(),
+            "source": "card",
+            "source_message_id": m.new_id("card"),
+            "transaction_id": m.new_id("CT")[:40],
+            "status": extra.get("status", "posted"),
+            "kind": kind,
+            "original_transaction_id": None,
+            "customer_no": customer,
+            "account_no": None,
+            "amount_cents": cents,
+            "currency": "ZAR",
+            "transaction_at": when.isoformat(),
+            "descriptor": vendor.upper(),
+            "mcc": "5411",
+            "channel": "card",
+            "direction": "credit" if kind == "refund" else "debit",
+            "vendor_id": vendor,
+            "vendor_name": vendor,
+            "vendor_category": "groceries",
+            "partner": True,
+            "match_method": "name",
+            "match_confidence": 90,
+        }
+    )
+
+
+def profile(customer: str, version: int, tier: str, when: datetime, **extra: Any) -> ProfileChanged:
+    return ProfileChanged.model_validate(
+        {
+            "message_id": f"profile:{customer}:{version}",
+            "sent_at": m.now(),
+            "customer_no": customer,
+            "status": extra.get("status", "active"),
+            "loyalty_member": extra.get("loyalty_member", True),
+            "first_name": "Lindiwe",
+            "last_name": "Dube",
+            "preferred_language": "en",
+            "segment": "retail",
+            "tier": tier,
+            "cashback_account_no": None,
+            "profile_version": version,
+            "changed_at": when.isoformat(),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+async def published(endpoints: Endpoints, engine: AsyncEngine, pg_admin_url: str) -> str:
+    """Every miner's events on the broker, and every miner caught up with them."""
+    del pg_admin_url  # migrated, topics created
+    x, y = m.customer_no(), m.customer_no()
+    redeemed = balance(x, "redemption", -1200, at("2019-03-05"))
+    await publish(
+        endpoints,
+        "loyalty.wallet.balance-changed.v1",
+        [
+            balance(x, "earn", 1000, at("2019-01-15")),
+            balance(x, "earn", 600, at("2019-02-10")),
+            balance(x, "hold", 0, at("2019-03-01")),
+            redeemed,
+            redeemed,  # redelivered: counted once
+            balance(x, "expiry", -100, at("2019-04-01")),
+            balance(x, "cancel", 200, at("2019-04-20")),
+            balance(x, "earn", 999, at("2019-04-20"), currency="tier_points"),  # not spendable
+            balance(y, "earn", 400, at("2019-01-31", 23, 30)),  # still January, locally
+            balance(y, "reversal", -50, at("2019-02-01")),
+            balance(y, "capture", -100, at("2019-02-15")),
+        ],
+    )
+    promo, a, b, other = (f"{name}-{RUN}" for name in ("promo", "vendor-a", "vendor-b", "other"))
+    p1, p2, n = m.customer_no(), m.customer_no(), m.customer_no()
+    reason = f"card_purchase under agreement retail, promotion {promo} (+{{bonus}})"
+    refunded = posting(p2, 100, reason.format(bonus=50))
+    await publish(
+        endpoints,
+        "loyalty.points.posted.v1",
+        [
+            posting(p1, 200, reason.format(bonus=100)),
+            posting(p2, 100, reason.format(bonus=50)),
+            refunded,
+            # a refund of 30% of that purchase takes back 30 points, 15 of them bonus
+            posting(p2, -30, "refund", kind="reversal", reverses=refunded.posting_id),
+            posting(p2, 40, reason.format(bonus=20), currency="tier_points"),  # not spendable
+            posting(n, 100, f"card_purchase, promotion other-{RUN} (+50)"),  # another one
+            posting(n, 30, "card_purchase under agreement retail"),  # no promotion
+        ],
+    )
+    await publish(
+        endpoints,
+        "loyalty.transaction.enriched.v1",
+        [
+            spend(p1, a, 10_000, at("2019-06-11")),  # during
+            spend(p1, a, 4_000, at("2019-06-07")),  # before
+            spend(p2, b, 6_000, at("2019-06-12")),  # during
+            spend(p2, b, 1_000, at("2019-06-13"), kind="refund"),  # during, a refund
+            spend(n, a, 3_000, at("2019-06-10", 0, 30)),  # during: its first half hour
+            spend(n, a, 2_000, at("2019-06-06")),  # before
+            spend(n, a, 500, at("2019-06-09", 23, 30)),  # before: its last half hour
+            spend(n, a, 9_999, at("2019-06-11"), status="authorized"),  # not spend yet
+            spend(n, other, 7_777, at("2019-06-11")),  # not a promoted vendor
+            spend(p1, a, 8_888, at("2019-06-05")),  # before the period before
+            spend(p1, a, 5_555, at("2019-06-14", 0, 30)),  # after the promotion
+        ],
+    )
+    t1, t2, t3, t4 = (m.customer_no() for _ in range(4))
+    await publish(
+        endpoints,
+        "loyalty.customer.profile-changed.v1",
+        [
+            profile(t1, 1, "blue", at("2019-01-10")),
+            profile(t1, 2, "silver", at("2019-02-15")),
+            profile(t1, 3, "gold", at("2019-03-20")),
+            profile(t2, 1, "blue", at("2019-01-12")),
+            profile(t2, 2, "blue", at("2019-02-01")),  # a name change: no move
+            profile(t2, 3, "blue", at("2019-03-05"), status="closed"),
+            profile(t3, 1, "blue", at("2019-02-20")),
+            profile(t3, 3, "silver", at("2019-03-01")),
+            profile(t3, 2, "blue", at("2019-02-25")),  # older, arrives late: ignored
+            profile(t4, 1, "blue", at("2019-01-05"), loyalty_member=False),
+            profile(t4, 2, "blue", at("2019-02-05")),
+        ],
+    )
+    for each in MINERS:
+        # Until the group has committed every partition's end: by this run, or by the
+        # running platform's customer_profile (same group) when the platform is up.
+        await catch_up(engine, endpoints, each)
+    return promo
+
+
+# --- the reports -------------------------------------------------------------------------
+
+
+def _by_cohort(report: list[dict[str, Any]]) -> dict[date, dict[str, Any]]:
+    return {c["cohort"]: c for c in report if c["cohort"].year == 2019}
+
+
+async def test_issue_cohorts_share_redeemed_expired_and_outstanding_month_by_month(
+    engine: AsyncEngine, published: str
+) -> None:
+    del published
+    async with engine.connect() as conn:
+        cohorts = _by_cohort(await cohort_report(conn, date(2019, 4, 30)))
+    jan, feb = cohorts[date(2019, 1, 1)], cohorts[date(2019, 2, 1)]
+    assert set(cohorts) == {date(2019, 1, 1), date(2019, 2, 1)}
+    # January: x 1000 + y 400; y's reversal (50) and capture (100) in February; x's
+    # redemption of 1200 takes January's 1000 first (March).
+    assert [(mo["period"].month, mo["redeemed"], mo["reversed"], mo["outstanding"])
+            for mo in jan["months"]] == [
+        (1, 0, 0, 1400), (2, 100, 50, 1250), (3, 1100, 50, 250), (4, 1100, 50, 250),
+    ]  # fmt: skip
+    assert (jan["issued"], jan["expired"], jan["outstanding_share"]) == (1400, 0, 0.1786)
+    assert jan["redeemed_share"] == round(1100 / 1400, 4)
+    # February: x 600; 200 redeemed in March; in April 100 expire and the cancel gives the
+    # 200 back.
+    months = [
+        (mo["period"].month, mo["redeemed"], mo["expired"], mo["outstanding"])
+        for mo in feb["months"]
+    ]
+    assert months == [(2, 0, 0, 600), (3, 200, 0, 400), (4, 0, 100, 500)]
+    assert (feb["redeemed_share"], feb["expired_share"], feb["outstanding_share"]) == (
+        0.0,
+        round(100 / 600, 4),
+        round(500 / 600, 4),
+    )
+    async with engine.connect() as conn:  # as of March, April has not happened
+        march = _by_cohort(await cohort_report(conn, date(2019, 3, 31)))
+    assert march[date(2019, 2, 1)]["outstanding"] == 400
+
+
+async def test_promotion_response_against_the_equal_period_before(
+    engine: AsyncEngine, published: str
+) -> None:
+    promo = published
+    window = PromotionWindow(
+        promo, date(2019, 6, 10), date(2019, 6, 13), (f"vendor-a-{RUN}", f"vendor-b-{RUN}")
+    )
+    async with engine.connect() as conn:
+        report = await promotion_report(conn, window)
+    assert report["before"] == {"starts": date(2019, 6, 6), "ends": date(2019, 6, 9)}
+    assert (report["participants"], report["postings"]) == (2, 3)
+    assert (report["points_awarded"], report["points_of_postings"]) == (200 - 15, 400 - 30)
+    participants, everyone = report["spend"]["participants"], report["spend"]["all_customers"]
+    assert participants["during"] == {"spend_cents": 15_000, "transactions": 2, "customers": 2}
+    assert participants["before"] == {"spend_cents": 4_000, "transactions": 1, "customers": 1}
+    assert participants["lift"] == 2.75
+    assert everyone["during"] == {"spend_cents": 18_000, "transactions": 3, "customers": 3}
+    assert everyone["before"] == {"spend_cents": 6_500, "transactions": 3, "customers": 2}
+    assert everyone["lift"] == round((18_000 - 6_500) / 6_500, 4)
+
+
+async def test_tier_distribution_at_every_month_end(engine: AsyncEngine, published: str) -> None:
+    del published
+    async with engine.connect() as conn:
+        series = await tier_report(conn, date(2019, 3, 31))
+    members = {
+        s["as_of"]: {t: v["members"] for t, v in s["tiers"].items() if v["members"]}
+        for s in series
+        if s["as_of"].year == 2019
+    }
+    assert members == {
+        date(2019, 1, 31): {"blue": 2},
+        date(2019, 2, 28): {"blue": 3, "silver": 1},
+        date(2019, 3, 31): {"blue": 1, "silver": 1, "gold": 1},
+    }
+
+
+# --- independence, exactly once, rebuild ------------------------------------------------
+
+
+async def test_each_miner_claims_in_its_own_inbox_namespace_and_a_second_run_adds_nothing(
+    engine: AsyncEngine, endpoints: Endpoints, pg_admin_url: str, published: str
+) -> None:
+    del published
+    before = {m_.name: await snapshot(pg_admin_url, m_) for m_ in MINERS}
+    for each in MINERS:
+        assert await catch_up(engine, endpoints, each) == 0  # committed: nothing left
+        rows = await fetch(
+            pg_admin_url,
+            "SELECT DISTINCT topic FROM customer_profile.inbox WHERE starts_with(topic, $1)",
+            each.inbox_prefix,
+        )
+        assert sorted(r["topic"] for r in rows) == sorted(
+            each.inbox_prefix + t for t in each.topics
+        )
+    assert {m_.name: await snapshot(pg_admin_url, m_) for m_ in MINERS} == before
+
+
+async def test_a_rebuild_replays_the_topics_into_the_same_tables(
+    engine: AsyncEngine, endpoints: Endpoints, pg_admin_url: str, published: str
+) -> None:
+    del published
+    before = {m_.name: await snapshot(pg_admin_url, m_) for m_ in MINERS}
+    assert all(before["cohorts"].values())  # every table has rows to rebuild
+    cohorts = miner("cohorts")
+    generation = await reset(engine, cohorts)
+    assert all(rows == [] for rows in (await snapshot(pg_admin_url, cohorts)).values())
+    assert not await fetch(
+        pg_admin_url,
+        "SELECT 1 FROM customer_profile.inbox WHERE starts_with(topic, $1)",
+        cohorts.inbox_prefix,
+    )
+    # the others are untouched
+    for other in MINERS:
+        if other is not cohorts:
+            assert await snapshot(pg_admin_url, other) == before[other.name]
+    assert await catch_up(engine, endpoints, cohorts) > 0  # under the new group
+    assert await snapshot(pg_admin_url, cohorts) == before["cohorts"]
+    [row] = await fetch(
+        pg_admin_url,
+        "SELECT generation FROM customer_profile.report_miners WHERE miner = 'cohorts'",
+    )
+    assert row["generation"] == generation
+
+
+async def test_a_running_miner_notices_a_rebuild_and_replays_into_the_emptied_tables(
+    engine: AsyncEngine, endpoints: Endpoints, pg_admin_url: str, published: str
+) -> None:
+    del published
+    tiers = miner("tiers")
+    before = await snapshot(pg_admin_url, tiers)
+    assert all(before.values())
+    stop = asyncio.Event()
+    letters = Letters()
+    running = MinerRun(tiers, engine, endpoints.kafka_bootstrap, letters, idle_check_s=0.5)
+    task = asyncio.create_task(running.run(stop))
+    try:
+        await asyncio.sleep(1.0)  # consuming, idle: nothing new
+        await reset(engine, tiers)
+        rebuilt = await eventually(
+            lambda: snapshot(pg_admin_url, tiers), lambda s: s == before, timeout=60
+        )
+        assert rebuilt == before
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    assert letters.sent == []
+
+
+async def test_the_reporting_tables_match_the_migration(pg_admin_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import Connection
+
+    from services.customer_profile.tables import metadata
+
+    admin = create_engine(pg_admin_url)
+    owned = {t.name for m_ in MINERS for t in m_.tables} | {"report_miners"}
+
+    def diff(sync_conn: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            sync_conn,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, type_, _parents: (
+                    name == SERVICE if type_ == "schema" else True
+                ),
+                "include_object": lambda obj, name, type_, *_: (
+                    (type_ != "table" or name in owned)
+                    and (
+                        type_ == "table"
+                        or getattr(obj, "table", None) is None
+                        or obj.table.name in owned
+                    )
+                ),
+            },
+        )
+        return list(compare_metadata(context, metadata))
+
+    try:
+        async with admin.connect() as conn:
+            differences = await conn.run_sync(diff)
+    finally:
+        await admin.dispose()
+    assert differences == []
+
+
+@pytest.fixture
+def loyalty(
+    pg_admin_url: str, endpoints: Endpoints, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> Any:
+    """Run a `loyalty` command of this service; returns (exit status, printed output)."""
+    monkeypatch.setenv("LOYALTY_KAFKA_BOOTSTRAP", endpoints.kafka_bootstrap)
+    monkeypatch.setenv("LOYALTY_DATABASE_URL", pg_admin_url)
+    monkeypatch.setenv("LOYALTY_INFRA_MODE", "embedded")  # the runtime role's dev password
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+
+    def run(*argv: str) -> tuple[int, str]:
+        args = parser.parse_args(list(argv))
+        status = args.func(args)
+        return status, capsys.readouterr().out
+
+    return run
+
+
+def test_loyalty_report_prints_the_reports_and_rebuilds(
+    loyalty: Any, published: str, pg_admin_url: str
+) -> None:
+    status, out = loyalty("report", "cohorts", "--as-of", "2019-04-30", "--json")
+    cohorts = {c["cohort"]: c for c in json.loads(out)["cohorts"]}
+    assert status == 0
+    assert (cohorts["2019-01-01"]["outstanding"], cohorts["2019-02-01"]["outstanding"]) == (
+        250,
+        500,
+    )
+    status, out = loyalty("report", "cohorts", "--as-of", "2019-04-30")
+    assert status == 0
+    assert "2019-01" in out
+    assert "Issue cohorts" in out
+
+    vendors = f"vendor-a-{RUN},vendor-b-{RUN}"
+    window = ("--from", "2019-06-10", "--to", "2019-06-13", "--vendors", vendors)
+    status, out = loyalty("report", "promotion", published, *window, "--json")
+    report = json.loads(out)
+    assert status == 0
+    assert (report["participants"], report["points_awarded"]) == (2, 185)
+    assert report["spend"]["participants"]["lift"] == 2.75
+    status, out = loyalty("report", "promotion", published, *window)
+    assert "participants 2" in out
+
+    status, out = loyalty("report", "tiers", "--as-of", "2019-03-31", "--json")
+    [*_, march] = json.loads(out)["months"]
+    assert status == 0
+    assert march["as_of"] == "2019-03-31"
+    assert march["tiers"]["gold"]["members"] >= 1
+    status, out = loyalty("report", "tiers", "--as-of", "2019-03-31")
+    assert status == 0
+    assert "Members per tier" in out
+
+    before = asyncio.run(snapshot(pg_admin_url, miner("promotion")))
+    status, out = loyalty("report", "rebuild", "promotion", "--replay")
+    assert status == 0
+    assert "miner promotion: emptied" in out
+    assert "records replayed" in out
+    assert asyncio.run(snapshot(pg_admin_url, miner("promotion"))) == before
+
+
+async def test_the_running_service_mines_with_its_own_groups(
+    endpoints: Endpoints, engine: AsyncEngine, published: str
+) -> None:
+    """`loyalty run customer_profile` runs every miner; a new earning reaches its cohort."""
+    del published
+    service = ServiceProcess(SERVICE, endpoints).start()
+    try:
+        customer = m.customer_no()
+        await publish(
+            endpoints,
+            "loyalty.wallet.balance-changed.v1",
+            [
+                balance(customer, "earn", 700, at("2019-07-04")),
+                balance(customer, "redemption", -200, at("2019-08-04")),
+            ],
+        )
+
+        async def july() -> dict[str, Any] | None:
+            async with engine.connect() as conn:
+                report = _by_cohort(await cohort_report(conn, date(2019, 8, 31)))
+            return report.get(date(2019, 7, 1))
+
+        cohort = await eventually(july, lambda c: c is not None and c["redeemed"] == 200)
+        assert cohort is not None
+        assert (cohort["issued"], cohort["redeemed"], cohort["outstanding"]) == (700, 200, 500)
+    finally:
+        assert service.stop() == 0
