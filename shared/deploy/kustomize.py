@@ -47,7 +47,7 @@ MERGE_KEYS = {
     "volumes": "name",
     "volumeMounts": "mountPath",
     "ports": "containerPort",
-    "imagePullSecrets": "name",
+    "imagePullSecrets": "name",  # pragma: allowlist secret
     "topologySpreadConstraints": "topologyKey",
 }
 

@@ -170,7 +170,8 @@ def test_an_unreadable_amount_makes_the_totals_disagree(good_file: Path) -> None
 
 
 def test_an_unreadable_account_makes_the_totals_disagree(good_file: Path) -> None:
-    patch(good_file, 3, 18, bytes.fromhex("000407123456af"))  # bad nibble in DOD-ACCOUNT-NO
+    # a bad nibble in DOD-ACCOUNT-NO
+    patch(good_file, 3, 18, bytes.fromhex("000407123456af"))  # pragma: allowlist secret
     with pytest.raises(FileRejectedError, match="control totals disagree: hash total"):
         scan_doexec(good_file)
 

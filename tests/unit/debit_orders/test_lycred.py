@@ -46,7 +46,7 @@ DETAIL_HEX = (
     # 56  LYD-NARRATIVE X(30): 'Belonings kontant terug' (B=c2 e=85 l=93 o=96 n=95 i=89
     #     g=87 s=a2 k=92 t=a3 a=81 r=99 u=a4, space 40) and 7 spaces of padding
     "c28593969589958 7a2"
-    "40929695a38195a3"
+    "40929695a38195a3"  # pragma: allowlist secret
     "40a38599a487"
     + "40" * 7
     + "f2f0f2f6f1f1f2f1"  # 86  LYD-VALUE-DATE 9(8): 20261121
