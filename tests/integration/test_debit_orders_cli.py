@@ -25,7 +25,11 @@ from tests.support.db import execute, fetchval
 
 pytestmark = pytest.mark.integration
 
-RUN = date(2026, 11, 20)
+# A debit order is known by its run date and sequence number (the interface): each file here
+# has a run date of its own, so its records never collide with another test's downstream.
+RUN = date(2026, 9, 1)
+BAD_RUN = date(2026, 9, 2)
+OTHER_RUN = date(2026, 9, 3)
 
 
 def detail(seq: int, customer: str, amount: int) -> dict[str, Value]:
@@ -62,7 +66,7 @@ async def test_import_json_summary_per_file(
     data[3 * 150 + 77 : 3 * 150 + 79] = "ZZ".encode("cp037")  # record 4: unknown status
     good.write_bytes(bytes(data))
     bad = tmp_path / "bad.dat"
-    write_doexec(bad, file_id=f"K{customer[-12:]}", run_date=RUN,
+    write_doexec(bad, file_id=f"K{customer[-12:]}", run_date=BAD_RUN,
                  details=[detail(1, customer, 100)])  # fmt: skip
     bad.write_bytes(bad.read_bytes()[:-150])  # no trailer
 
@@ -73,7 +77,7 @@ async def test_import_json_summary_per_file(
     applied, rejected = summary["files"]
     assert applied == {
         "path": str(good), "file_id": file_id, "status": "applied_with_rejects",
-        "run_date": "2026-11-20", "records_read": 5, "details": 3, "published": 2,
+        "run_date": RUN.isoformat(), "records_read": 5, "details": 3, "published": 2,
         "rejected": 1, "total_amount_cents": 13_200, "published_amount_cents": 12_500,
         "hash_total": 3 * 4071234567 + 6, "exit_status": 1,
         "rejects": [{"record_no": 4, "field": "DOD-STATUS",
@@ -104,7 +108,7 @@ async def test_import_json_summary_per_file(
 async def test_import_report_path_in_json(endpoints: Endpoints, tmp_path: Path) -> None:
     customer = m.customer_no()
     path = tmp_path / "one.dat"
-    write_doexec(path, file_id=f"R{customer[-12:]}", run_date=RUN,
+    write_doexec(path, file_id=f"R{customer[-12:]}", run_date=OTHER_RUN,
                  details=[detail(1, customer, 100), detail(2, customer, 200)])  # fmt: skip
     data = bytearray(path.read_bytes())
     data[2 * 150 + 59 : 2 * 150 + 67] = "20260231".encode("cp037")  # record 3: 31 February
