@@ -12,7 +12,7 @@ import pytest
 
 from shared.infra.embedded import Endpoints
 from tests.support import messages as m
-from tests.support.db import eventually, fetchval
+from tests.support.db import eventually, wallet_points
 from tests.support.kafka import Bank
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -33,15 +33,6 @@ def _loyalty(endpoints: Endpoints, *argv: str) -> subprocess.CompletedProcess[st
     )
 
 
-def _points(url: str, customer: str):
-    return lambda: fetchval(
-        url,
-        "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
-        "WHERE customer_no = $1 AND currency = 'points'",
-        customer,
-    )
-
-
 async def test_a_dead_letter_is_redriven_once_and_applied_once(
     platform, endpoints: Endpoints, pg_admin_url: str
 ) -> None:
@@ -51,7 +42,7 @@ async def test_a_dead_letter_is_redriven_once_and_applied_once(
     async with Bank(endpoints.kafka_bootstrap) as bank:
         await bank.publish("esb.customer.updated.v1", m.customer_created(customer), customer)
         await bank.publish(CARD, applied, customer)
-        assert await eventually(_points(pg_admin_url, customer), lambda b: b == 30) == 30
+        assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 30) == 30
         for payload in (applied, lost):
             await bank.producer.send_and_wait(
                 f"{CARD}.dlq",
@@ -74,18 +65,18 @@ async def test_a_dead_letter_is_redriven_once_and_applied_once(
     dry = _loyalty(endpoints, "dlq", "redrive", f"{CARD}.dlq", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["redriven"] == 0
-    assert await _points(pg_admin_url, customer)() == 30
+    assert await wallet_points(pg_admin_url, customer)() == 30
 
     first = _loyalty(endpoints, "dlq", "redrive", f"{CARD}.dlq", "--json")
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["redriven"] >= 2
     # The one already applied has no second effect (inbox); the lost one is applied now.
-    assert await eventually(_points(pg_admin_url, customer), lambda b: b == 100) == 100
+    assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 100) == 100
 
     again = _loyalty(endpoints, "dlq", "redrive", f"{CARD}.dlq", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["considered"] == 0
-    assert await _points(pg_admin_url, customer)() == 100
+    assert await wallet_points(pg_admin_url, customer)() == 100
 
 
 def test_an_unknown_topic_is_refused_with_a_hint(endpoints: Endpoints) -> None:

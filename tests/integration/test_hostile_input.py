@@ -31,7 +31,7 @@ from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import NUL_REASON
 from shared.settings import SERVICES
 from tests.support import messages as m
-from tests.support.db import eventually, fetchval
+from tests.support.db import eventually, fetchval, wallet_points
 from tests.support.kafka import Bank, header, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -167,12 +167,7 @@ async def test_hostile_messages_on_every_consumed_topic_are_dead_lettered_and_ha
         await bank.publish("esb.card.transaction.v1", m.card_posted(witness, 40_000), witness)
 
     witness_points = await eventually(
-        lambda: fetchval(
-            pg_admin_url,
-            "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
-            "WHERE customer_no = $1 AND currency = 'points'",
-            witness,
-        ),
+        wallet_points(pg_admin_url, witness),
         lambda b: b == 40,
         timeout=120,
     )
@@ -228,12 +223,7 @@ async def test_injection_in_free_text_is_stored_as_text_and_a_nul_is_refused(
             await bank.publish("esb.card.transaction.v1", purchase, customer)
     expected = sum(10 * (number + 1) for number in range(len(INJECTIONS)))
     points = await eventually(
-        lambda: fetchval(
-            pg_admin_url,
-            "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
-            "WHERE customer_no = $1 AND currency = 'points'",
-            customer,
-        ),
+        wallet_points(pg_admin_url, customer),
         lambda b: b == expected,
         timeout=120,
     )

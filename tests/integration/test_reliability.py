@@ -10,22 +10,13 @@ import pytest
 
 from shared.infra.embedded import Endpoints
 from tests.support import messages as m
-from tests.support.db import eventually, fetchval
+from tests.support.db import eventually, fetchval, wallet_points
 from tests.support.kafka import Bank, header, json_field, read_topic
 from tests.support.processes import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 CARD = "esb.card.transaction.v1"
-
-
-def _points(url: str, customer: str):
-    return lambda: fetchval(
-        url,
-        "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
-        "WHERE customer_no = $1 AND currency = 'points'",
-        customer,
-    )
 
 
 def _earnings(url: str, transaction_id: str):
@@ -48,9 +39,9 @@ async def test_a_message_delivered_twice_has_one_effect(
         second = m.card_posted(customer, 10_000)
         await bank.publish(CARD, second, customer)
     # 50 + 10 points, not 100 + 10: the later message proves the duplicate was consumed.
-    balance = await eventually(_points(pg_admin_url, customer), lambda b: b == 60)
+    balance = await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 60)
     await asyncio.sleep(1.0)
-    assert await _points(pg_admin_url, customer)() == 60 == balance
+    assert await wallet_points(pg_admin_url, customer)() == 60 == balance
     assert await _earnings(pg_admin_url, purchase["transaction_id"])() == 1
     enriched = await read_topic(
         endpoints.kafka_bootstrap,
@@ -74,7 +65,7 @@ async def test_malformed_and_invalid_messages_are_dead_lettered_and_the_next_is_
         await bank.publish(CARD, broken, customer)
         await bank.publish(CARD, invalid, customer)
         await bank.publish(CARD, good, customer)
-    assert await eventually(_points(pg_admin_url, customer), lambda b: b == 20) == 20
+    assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 20) == 20
 
     dead = await read_topic(
         endpoints.kafka_bootstrap,
@@ -99,14 +90,14 @@ async def test_a_reused_message_id_with_another_payload_is_dead_lettered(
     forged = {**original, "amount_cents": 3_000_000}
     async with Bank(endpoints.kafka_bootstrap) as bank:
         await bank.publish(CARD, original, customer)
-        assert await eventually(_points(pg_admin_url, customer), lambda b: b == 30) == 30
+        assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 30) == 30
         await bank.publish(CARD, forged, customer)
     dead = await read_topic(
         endpoints.kafka_bootstrap, f"{CARD}.dlq", lambda r: r.key == customer.encode()
     )
     assert len(dead) == 1
     assert (header(dead[0], "dlq.reason") or "").startswith("message_id_conflict")
-    assert await _points(pg_admin_url, customer)() == 30
+    assert await wallet_points(pg_admin_url, customer)() == 30
 
 
 async def test_sigkill_after_commit_before_relay_loses_nothing_and_duplicates_nothing(
@@ -138,9 +129,9 @@ async def test_sigkill_after_commit_before_relay_loses_nothing_and_duplicates_no
     assert unsent == 1
 
     platform["vendor_matching"] = ServiceProcess("vendor_matching", endpoints).start()
-    assert await eventually(_points(pg_admin_url, customer), lambda b: b == 40) == 40
+    assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 40) == 40
     await asyncio.sleep(1.0)
-    assert await _points(pg_admin_url, customer)() == 40
+    assert await wallet_points(pg_admin_url, customer)() == 40
     assert await _earnings(pg_admin_url, purchase["transaction_id"])() == 1
     enriched = await read_topic(
         endpoints.kafka_bootstrap,
@@ -188,7 +179,7 @@ async def test_a_message_that_fails_processing_is_dead_lettered_after_retries(
     async with Bank(endpoints.kafka_bootstrap) as bank:
         await bank.publish("loyalty.points.posted.v1", json.dumps(poison).encode(), customer)
         await bank.publish("loyalty.points.posted.v1", good, customer)
-    assert await eventually(_points(pg_admin_url, customer), lambda b: b == 7) == 7
+    assert await eventually(wallet_points(pg_admin_url, customer), lambda b: b == 7) == 7
     dead = await read_topic(
         endpoints.kafka_bootstrap,
         "loyalty.points.posted.v1.dlq",

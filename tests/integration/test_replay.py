@@ -13,21 +13,12 @@ from sqlalchemy.engine import make_url
 
 from shared.infra.embedded import Endpoints
 from tests.support import messages as m
-from tests.support.db import eventually, fetch, fetchval
+from tests.support.db import eventually, fetch, fetchval, wallet_points
 from tests.support.kafka import Bank
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 CLI = (sys.executable, "-c", "from shared.cli import main; main()")
-
-
-def _points(url: str, customer: str):
-    return lambda: fetchval(
-        url,
-        "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
-        "WHERE customer_no = $1 AND currency = 'points'",
-        customer,
-    )
 
 
 async def _earnings(url: str, customers: list[str]) -> list[tuple[str, str, str]]:
@@ -53,7 +44,8 @@ async def test_replaying_accrual_rebuilds_its_earnings_and_publishes_nothing(
     expected = {customers[0]: 10, customers[1]: 30, customers[2]: 60}
     for customer, points in expected.items():
         assert (
-            await eventually(_points(pg_admin_url, customer), lambda b, p=points: b == p) == points
+            await eventually(wallet_points(pg_admin_url, customer), lambda b, p=points: b == p)
+            == points
         )
     live = await _earnings(pg_admin_url, customers)
     assert len(live) == 6 * 2  # six purchases, points and tier points
@@ -80,7 +72,7 @@ async def test_replaying_accrual_rebuilds_its_earnings_and_publishes_nothing(
     assert replayed == live
     # Its relay was off: the wallet saw no second copy of any posting.
     for customer, points in expected.items():
-        assert await _points(pg_admin_url, customer)() == points
+        assert await wallet_points(pg_admin_url, customer)() == points
     unsent = await fetchval(
         replay_url.render_as_string(hide_password=False),
         "SELECT count(*) FROM accrual.outbox WHERE sent_at IS NULL",

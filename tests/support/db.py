@@ -50,3 +50,13 @@ async def eventually(
         await asyncio.sleep(interval)
         value = await probe()
     return value
+
+
+def wallet_points(url: str, customer: str) -> Callable[[], Awaitable[Any]]:
+    """A probe for `eventually`: the customer's spendable points in the wallet."""
+    return lambda: fetchval(
+        url,
+        "SELECT COALESCE(SUM(balance), 0) FROM redemption.accounts "
+        "WHERE customer_no = $1 AND currency = 'points'",
+        customer,
+    )
