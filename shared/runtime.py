@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
@@ -81,6 +82,13 @@ class ProducerDeadLetters:
 
 def _kill_self() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """The batch handler reads the raw records (BatchProcessor validates them against their
+    contracts), so FastStream's own decoding, a message object and a json.loads per record,
+    is skipped: it was a tenth of a busy consumer's time."""
+    del message
 
 
 def consumer_group(service: str) -> str:
@@ -185,6 +193,7 @@ async def run_service(  # noqa: PLR0915  (the whole lifecycle of a service, in o
             ack_policy=AckPolicy.MANUAL,
             max_records=settings.batch_size,
             batch_timeout_ms=settings.batch_timeout_ms,
+            decoder=_undecoded,
         )(on_batch)
 
     async def ready() -> bool:

@@ -59,6 +59,7 @@ async def apply_postings(
     now = datetime.now(UTC)
     entries: list[tuple[int, str, int]] = []
     new_lots: list[NewLot] = []
+    unwritten: dict[tuple[str, str], list[NewLot]] = {}  # new_lots by account (no scans)
     announced: list[tuple[PointsPosted, int, Account, str, list[Lot]]] = []
     for txn_id, posting in applied:
         owner = (posting.customer_no, posting.currency)
@@ -66,13 +67,15 @@ async def apply_postings(
         change, shortfall = posting.points, 0
         if posting.points > 0:
             repaid = min(posting.points, max(0, -account.balance))  # a debt is repaid first
-            new_lots.append(NewLot(*owner, posting.posting_id, posting.points,
-                                   posting.points - repaid, posting.expires_at))  # fmt: skip
+            lot = NewLot(*owner, posting.posting_id, posting.points,
+                         posting.points - repaid, posting.expires_at)  # fmt: skip
+            new_lots.append(lot)
+            unwritten.setdefault(owner, []).append(lot)
         else:
-            if any((lot.customer_no, lot.currency) == owner for lot in new_lots):
+            if owner in unwritten:
                 # A credit earlier in this batch: its lot must exist before it can be taken.
                 await repository.create_lots(uow.conn, new_lots, book)
-                new_lots = []
+                new_lots, unwritten = [], {}
             first = book.by_posting.get(posting.reverses_posting_id or "")
             policy = (policies or {}).get(posting.currency, DEFAULT_NEGATIVE_POLICY)
             clawed = claw_back(book.lots(owner), -posting.points, first, policy)
@@ -86,10 +89,10 @@ async def apply_postings(
             entries.append((txn_id, SHORTFALL.format(currency=posting.currency), -shortfall))
         account.balance += change
         cause = "earn" if posting.kind in {"earn", "confirmation"} else posting.kind
-        unwritten = [Lot(0, lot.remaining, lot.expires_at, lot.points, lot.posting_id)
-                     for lot in new_lots if (lot.customer_no, lot.currency) == owner]  # fmt: skip
+        pending = [Lot(0, lot.remaining, lot.expires_at, lot.points, lot.posting_id)
+                   for lot in unwritten.get(owner, ())]  # fmt: skip
         announced.append((posting, change, replace(account), cause,
-                          [*book.lots(owner), *unwritten]))  # fmt: skip
+                          [*book.lots(owner), *pending]))  # fmt: skip
     await repository.create_lots(uow.conn, new_lots, book)
     for posting, change, after, moved_by, as_then in announced:
         lots = [lot if lot.lot_id else replace(lot, lot_id=book.by_posting[lot.source])

@@ -87,6 +87,12 @@ _NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 NUL_REASON = "schema_violation: a text field holds a NUL character (\\u0000)"
 
 
+def _has_nul(canonical: bytes) -> bool:
+    """Whether the JSON holds an escaped NUL. The substring test first: the regex alone (it
+    tries every position) cost 80 µs a kilobyte, a quarter of a busy consumer's time."""
+    return b"\\u0000" in canonical and _NUL.search(canonical) is not None
+
+
 def validation_reason(exc: ValidationError) -> str:
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     if any(e["type"] in {"json_invalid", "json_type"} for e in errors):
@@ -153,7 +159,7 @@ class BatchProcessor:
                 continue
             # sent_at may differ between redeliveries of the same message; the rest may not.
             canonical = message.model_dump_json(exclude={"sent_at"}).encode()
-            if _NUL.search(canonical):
+            if _has_nul(canonical):
                 dead.append(DeadLetter(record, NUL_REASON))
                 continue
             valid.append(_Valid(record, message, payload_hash(canonical)))
