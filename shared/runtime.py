@@ -31,7 +31,7 @@ from shared.logs import configure
 from shared.messaging.consumer import BatchProcessor, DeadLetter, dead_letter_headers
 from shared.messaging.kafka import client_kwargs, producer_kwargs
 from shared.messaging.relay import OutboxRelay
-from shared.messaging.uow import Subscription
+from shared.messaging.uow import MAIN_LANE, Subscription
 from shared.query_server import QueryServer
 from shared.settings import KafkaSecurity, PlatformSettings, ServiceSettings, service_settings
 
@@ -135,6 +135,41 @@ def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
     }
 
 
+def _subscribe_lane(
+    broker: KafkaBroker,
+    processor: BatchProcessor,
+    settings: ServiceSettings,
+    group: str,
+    stop: asyncio.Event,
+    *,
+    fetch_max_wait_ms: int,
+) -> asyncio.Lock:
+    """One consumer in the service's group for a lane's topics; returns the lane's lock."""
+    consuming = asyncio.Lock()
+
+    async def on_batch(message: KafkaMessage) -> None:
+        async with consuming:
+            if stop.is_set():
+                await message.nack()  # rewinds: redelivered after restart
+                return
+            records = message.raw_message
+            await processor.process(records if isinstance(records, tuple) else (records,))
+            await message.ack()
+
+    broker.subscriber(
+        *processor.subscriptions,
+        batch=True,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        max_records=settings.batch_size,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        decoder=_undecoded,
+    )(on_batch)
+    return consuming
+
+
 async def _start_query_api(
     definition: ServiceDefinition, engine: AsyncEngine, settings: ServiceSettings
 ) -> QueryServer | None:
@@ -146,7 +181,7 @@ async def _start_query_api(
     return query
 
 
-async def run_service(  # noqa: PLR0915  (the whole lifecycle of a service, in order)
+async def run_service(
     definition: ServiceDefinition,
     platform: PlatformSettings | None = None,
     settings: ServiceSettings | None = None,
@@ -164,37 +199,33 @@ async def run_service(  # noqa: PLR0915  (the whole lifecycle of a service, in o
     producer = AIOKafkaProducer(
         bootstrap_servers=endpoints.kafka_bootstrap, **producer_kwargs(security)
     )
-    processor = BatchProcessor(
-        service=definition.name,
-        engine=engine,
-        subscriptions={s.topic: s for s in definition.subscriptions},
-        dead_letters=ProducerDeadLetters(producer, definition.name),
-        max_retries=settings.max_retries,
-        after_commit=_kill_self if settings.fault_injection == "kill_after_commit" else None,
-    )
     broker = build_broker(endpoints.kafka_bootstrap, security)
-    consuming = asyncio.Lock()
-
-    async def on_batch(message: KafkaMessage) -> None:
-        async with consuming:
-            if stop.is_set():
-                await message.nack()  # rewinds: redelivered after restart
-                return
-            records = message.raw_message
-            await processor.process(records if isinstance(records, tuple) else (records,))
-            await message.ack()
-
-    if definition.subscriptions:
-        broker.subscriber(
-            *[s.topic for s in definition.subscriptions],
-            batch=True,
-            group_id=settings.consumer_group or consumer_group(definition.name),
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,
-            max_records=settings.batch_size,
-            batch_timeout_ms=settings.batch_timeout_ms,
-            decoder=_undecoded,
-        )(on_batch)
+    lanes: dict[str, list[Subscription]] = {}
+    for subscription in definition.subscriptions:
+        lanes.setdefault(subscription.lane, []).append(subscription)
+    # One lock a lane: a lane handles one batch at a time, and a stop waits for each.
+    locks = [
+        _subscribe_lane(
+            broker,
+            BatchProcessor(
+                service=definition.name,
+                engine=engine,
+                subscriptions={s.topic: s for s in lane},
+                dead_letters=ProducerDeadLetters(producer, definition.name),
+                max_retries=settings.max_retries,
+                after_commit=(
+                    _kill_self if settings.fault_injection == "kill_after_commit" else None
+                ),
+            ),
+            settings,
+            settings.consumer_group or consumer_group(definition.name),
+            stop,
+            fetch_max_wait_ms=(
+                settings.fetch_max_wait_ms if name == MAIN_LANE else settings.lane_fetch_max_wait_ms
+            ),
+        )
+        for name, lane in lanes.items()
+    ]
 
     async def ready() -> bool:
         async with engine.connect() as conn:
@@ -231,8 +262,9 @@ async def run_service(  # noqa: PLR0915  (the whole lifecycle of a service, in o
         log.info("%s started", definition.name)
         await stop.wait()
         log.info("%s stopping: finishing the batch in hand", definition.name)
-        async with consuming:  # the batch in hand completes and is acked
-            pass
+        for lock in locks:  # the batches in hand complete and are acked
+            async with lock:
+                pass
         await broker.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:

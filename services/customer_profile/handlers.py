@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from contracts.esb import CustomerUpdated
 from contracts.loyalty import (
     BalanceChanged,
+    ExpiryBucket,
+    LotSummary,
     PendingPointsChanged,
     PointsPosted,
     TransactionEnriched,
@@ -120,18 +124,24 @@ async def record_balances(uow: UnitOfWork, batch: Sequence[Inbound[BalanceChange
     await repository.record_activity(uow.conn, [r for r in rows if r is not None])
 
 
+# One call a list, not one a lot: dumping lot by lot was a tenth of the service's time.
+_BUCKETS: TypeAdapter[list[ExpiryBucket]] = TypeAdapter(list[ExpiryBucket])
+_LOTS: TypeAdapter[list[LotSummary]] = TypeAdapter(list[LotSummary])
+
+
 def _expiries(change: BalanceChanged) -> list[dict[str, Any]] | None:
     """The next expiries as stored (JSON); None when the wallet did not state them."""
     if change.next_expiries is None:
         return None
-    return [bucket.model_dump(mode="json") for bucket in change.next_expiries]
+    dumped: list[dict[str, Any]] = _BUCKETS.dump_python(change.next_expiries, mode="json")
+    return dumped
 
 
 def _open_lots(change: BalanceChanged) -> tuple[list[dict[str, Any]] | None, int | None]:
     """The open lots as stored (JSON) and how many in all; None when not stated."""
     if change.open_lots is None:
         return None, None
-    listed = [lot.model_dump(mode="json") for lot in change.open_lots]
+    listed = _LOTS.dump_python(change.open_lots, mode="json")
     total = change.open_lots_total
     return listed, len(listed) if total is None else max(total, len(listed))
 

@@ -24,8 +24,13 @@ def definition() -> ServiceDefinition:
         name=NAME,
         subscriptions=(
             Subscription(handlers.POSTED_TOPIC, postings),
+            # The gateways' requests in a lane of their own: a decision never waits behind a
+            # batch of postings (both lock the accounts they change, in sorted order).
             Subscription(
-                handlers.REQUESTED_TOPIC, decider.decide_batch, on_duplicate=redeliver_decisions
+                handlers.REQUESTED_TOPIC,
+                decider.decide_batch,
+                on_duplicate=redeliver_decisions,
+                lane="gateway",
             ),
             Subscription(handlers.PROFILE_TOPIC, handlers.record_profiles),
             Subscription(handlers.VENDOR_TOPIC, handlers.record_vendors),

@@ -80,10 +80,20 @@ class UnitOfWork:
 Handler = Callable[[UnitOfWork, Sequence[Inbound[Any]]], Awaitable[None]]
 
 
+MAIN_LANE = "main"
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """A consumed topic and the use case that handles its batches."""
+    """A consumed topic and the use case that handles its batches.
+
+    Topics of one lane are consumed together, one batch at a time. A topic in a lane of its
+    own is consumed concurrently with the others (its own consumer in the service's group):
+    the vendor gateways' requests need not wait behind a batch of accrual's postings. Lanes
+    that change the same rows rely on the row locks taken in sorted order.
+    """
 
     topic: str
     handler: Handler
     on_duplicate: Handler | None = None
+    lane: str = MAIN_LANE
