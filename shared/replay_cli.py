@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
@@ -41,7 +42,7 @@ from shared.cli import runtime_passwords
 from shared.infra.embedded import InfraError
 from shared.infra.resolve import resolve_endpoints
 from shared.messaging.kafka import client_kwargs
-from shared.settings import SERVICES, KafkaSecurity
+from shared.settings import SERVICES, KafkaSecurity, PlatformSettings
 
 CLI = (sys.executable, "-c", "from shared.cli import main; main()")
 POLL_S = 0.5
@@ -165,6 +166,32 @@ async def _row_counts(url: str, service: str) -> dict[str, int]:
         await conn.close()
 
 
+def child_environment(
+    service: str,
+    bootstrap: str,
+    replay_url: str,
+    group: str,
+    parent: Mapping[str, str] = os.environ,
+) -> dict[str, str]:
+    """The replaying process's settings: the replay database, a group of its own, no relay.
+
+    Both addresses are given to it, which alone would make it think it runs against external
+    infrastructure (where a runtime password must be set); it keeps this process's mode, so
+    `LOYALTY_HOME=... loyalty replay SERVICE` works on the embedded platform as it does on
+    an external one."""
+    prefix = f"LOYALTY_{service.upper()}_"
+    env = {
+        **parent,
+        "LOYALTY_INFRA_MODE": str(PlatformSettings().mode),
+        "LOYALTY_KAFKA_BOOTSTRAP": bootstrap,
+        "LOYALTY_DATABASE_URL": replay_url,
+        f"{prefix}CONSUMER_GROUP": group,
+        f"{prefix}RELAY_ENABLED": "false",
+    }
+    env.pop(f"{prefix}DATABASE_URL", None)
+    return env
+
+
 async def _replay(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[str, object]:
     from shared.db.migrate import migrate  # noqa: PLC0415
 
@@ -175,15 +202,7 @@ async def _replay(args: argparse.Namespace, bootstrap: str, admin_url: str) -> d
     await _create_database(admin_url, database, drop=args.drop_existing)
     await migrate(replay_url, runtime_passwords([service]))
     history, messages = await _history(bootstrap, topics_consumed_by(service))
-    prefix = f"LOYALTY_{service.upper()}_"
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP": bootstrap,
-        "LOYALTY_DATABASE_URL": replay_url,
-        f"{prefix}CONSUMER_GROUP": group,
-        f"{prefix}RELAY_ENABLED": "false",
-    }
-    env.pop(f"{prefix}DATABASE_URL", None)
+    env = child_environment(service, bootstrap, replay_url, group)
     log = Path(os.environ.get("LOYALTY_HOME", ".loyalty")) / f"replay-{service}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(

@@ -1,6 +1,7 @@
 """`loyalty run SERVICE`: one long-lived service process.
 
-It consumes its topics in batches (FastStream over aiokafka, manual acks), relays its outbox,
+It consumes its topics in batches (FastStream over aiokafka, manual acks), a consumer per lane
+(shared.messaging.uow.Subscription.lane) in the service's group, relays its outbox,
 runs the service's background workers, and serves /healthz, /readyz and /metrics.
 SIGTERM stops consumption, lets the batch in hand finish, drains the outbox and exits.
 """
