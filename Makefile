@@ -15,9 +15,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-venv: $(STAMP)
+# The matching engine's hot modules compiled with mypyc (plain Python where no C compiler is).
+NATIVE     := $(VENV)/.native
+NATIVE_SRC := $(addprefix services/vendor_matching/,normalise.py similarity.py text_index.py)
 
-up: $(STAMP)
+$(NATIVE): $(STAMP) $(NATIVE_SRC)
+	-$(BIN)/python -m services.vendor_matching.native build
+	@touch $(NATIVE)
+
+venv: $(STAMP) $(NATIVE)
+
+up: $(STAMP) $(NATIVE)
 	$(BIN)/loyalty up $(ARGS)
 
 # Debian's GnuCOBOL compiler: the tests check our EBCDIC/COMP-3 files against real COBOL.
@@ -34,7 +42,7 @@ test-tools:
 	  echo "installing checkov into $(TOOLS) for the deployment policy tests"; \
 	  $(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet 'checkov==3.3.30'; }
 
-test: $(STAMP) test-tools
+test: $(STAMP) $(NATIVE) test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -51,4 +59,5 @@ infra-down: $(STAMP)
 	$(BIN)/loyalty infra down
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .loyalty .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .loyalty .pytest_cache .mypy_cache .ruff_cache build
+	rm -f services/vendor_matching/*.so

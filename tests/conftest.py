@@ -10,9 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from services.vendor_matching import native
 from shared.infra import embedded
 from shared.infra.embedded import Endpoints
 from shared.settings import SERVICES, PlatformSettings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test compiled matching modules older than their sources (they would hide
+    the edit): `make test` rebuilds them."""
+    del config
+    if stale := native.stale():
+        raise pytest.UsageError(
+            "compiled vendor matching modules are out of date ("
+            + "; ".join(stale)
+            + "): run `make test`, or `python -m services.vendor_matching.native build`"
+        )
 
 
 def _passwords() -> dict[str, str]:

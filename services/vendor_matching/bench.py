@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import psutil
 
+from services.vendor_matching import native
 from services.vendor_matching.domain import MatchQuery, Vendor
 from services.vendor_matching.engine import MatchingEngine, MatchingSettings
 from services.vendor_matching.evaluation import (
@@ -279,6 +280,7 @@ def run_matching_bench(
         cached.match_many(workload)
 
     report: dict[str, Any] = {
+        "compiled": native.compiled(),  # mypyc extensions (`make`), or plain Python
         "vendors": len(parsed),
         "vendor_rows_rejected": len(errors),
         "queries": len(workload),

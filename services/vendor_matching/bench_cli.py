@@ -87,7 +87,8 @@ def summary(report: dict[str, Any]) -> str:
         f"memory: {report['rss_mib_with_engine']} MiB with the engine loaded, "
         f"{report['rss_mib_after_run']} MiB after the run"
     )
-    lines = [load, memory]
+    engine = "compiled (mypyc)" if report.get("compiled") else "plain Python"
+    lines = [f"engine: {engine}", load, memory]
     for label, rates in (("uncached", uncached), ("cached  ", cached)):
         lines.append(
             f"{label}: {rates['per_cpu_s_best']:,} descriptors/s on one core "
