@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import cast
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
@@ -121,15 +121,20 @@ async def _create_database(admin_url: str, name: str, *, drop: bool) -> None:
 
 
 async def _history(bootstrap: str, topics: list[str]) -> tuple[dict[TopicPartition, int], int]:
-    """The end offset of every non-empty partition, and how many messages lie before them."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_kwargs(KafkaSecurity()))
-    await consumer.start()
+    """The end offset of every non-empty partition, and how many messages lie before them.
+
+    The true ends: Tansu lists a partition's end as its last record batch's first offset
+    plus one, which would stop the replay short of the last batch of every partition."""
+    from shared.bench.probes import EndOffsets  # noqa: PLC0415
+
+    probe = EndOffsets(bootstrap)
+    await probe.start()
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in range(TOPICS[t].partitions)]
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.beginning_offsets(partitions)
+        ends = await probe.ends(partitions)
+        starts = await probe.consumer.beginning_offsets(partitions)
     finally:
-        await consumer.stop()
+        await probe.stop()
     history = {tp: ends[tp] for tp in partitions if ends[tp] > starts[tp]}
     return history, sum(end - starts[tp] for tp, end in history.items())
 
