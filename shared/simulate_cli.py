@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 
+from shared.cli_args import number
 from shared.infra.embedded import InfraError
 from shared.infra.resolve import resolve_endpoints
 from shared.settings import KafkaSecurity, PlatformSettings
@@ -41,18 +42,8 @@ Exit status: 0 when every event was published; 1 when some failed; 2 without inf
 """
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
+_positive = number(float, lambda v: v > 0, "above zero")
+_count = number(int, lambda v: v >= 1, "at least 1")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

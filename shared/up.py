@@ -18,11 +18,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
+from shared.cli_args import positive
 from shared.infra import embedded
 from shared.infra.embedded import Endpoints, InfraError, free_port
 from shared.liveview import Collector, ServiceTarget, Snapshot, http_get, is_terminal, run_view
@@ -34,7 +34,6 @@ STOP_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 10.0
 LOG_TAIL_LINES = 30
 CLI = ("-c", "from shared.cli import main; main()")
-N = TypeVar("N", int, float)
 
 DESCRIPTION = """\
 Run the whole loyalty platform locally, fed by a simulated bank.
@@ -83,14 +82,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--rate",
-        type=_positive(float),
+        type=positive(float),
         default=50.0,
         metavar="N",
         help="simulated events a second (50)",
     )
     parser.add_argument(
         "--customers",
-        type=_positive(int),
+        type=positive(int),
         default=1000,
         metavar="N",
         help="simulated customers (1000)",
@@ -100,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--duration",
-        type=_positive(float),
+        type=positive(float),
         metavar="SECONDS",
         help="stop by itself after this many seconds of traffic (default: run until Ctrl-C)",
     )
@@ -110,20 +109,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="no live table: print a plain summary line every few seconds (CI, logs)",
     )
     parser.set_defaults(func=command)
-
-
-def _positive(kind: type[N]) -> Callable[[str], N]:
-    def parse(text: str) -> N:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 class StartupError(RuntimeError):

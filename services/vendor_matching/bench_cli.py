@@ -13,9 +13,9 @@ import json
 import os
 import platform
 import sys
-from pathlib import Path
 from typing import Any
 
+from shared.bench.probes import cpu_model
 from shared.cli_groups import SubParsers, bench_actions
 
 DESCRIPTION = """\
@@ -116,11 +116,4 @@ def summary(report: dict[str, Any]) -> str:
 
 
 def _cpu_model() -> str:
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        cpuinfo = ""
-    for line in cpuinfo.splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    return cpu_model() or platform.processor() or platform.machine()

@@ -11,14 +11,11 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
+from shared.cli_args import not_negative, positive
 from shared.cli_groups import SubParsers, bench_actions
 from shared.infra.resolve import resolve_endpoints
-
-N = TypeVar("N", int, float)
 
 E2E_DESCRIPTION = """\
 End-to-end throughput and latency of a running platform (`loyalty up --no-simulator`, or
@@ -49,19 +46,19 @@ def register(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     e2e.add_argument(
-        "--transactions", type=_positive(int), default=10_000, metavar="N",
+        "--transactions", type=positive(int), default=10_000, metavar="N",
         help="bank transactions to publish (10000)",
     )  # fmt: skip
     e2e.add_argument(
-        "--customers", type=_positive(int), default=100_000, metavar="N",
+        "--customers", type=positive(int), default=100_000, metavar="N",
         help="customers the transactions are spread over (100000)",
     )  # fmt: skip
     e2e.add_argument(
-        "--redeem-rate", type=_not_negative(float), default=500.0, metavar="PER_S",
+        "--redeem-rate", type=not_negative(float), default=500.0, metavar="PER_S",
         help="redemption requests a second during the load; 0: none (500)",
     )  # fmt: skip
     e2e.add_argument(
-        "--redeemers", type=_positive(int), default=1_000, metavar="N",
+        "--redeemers", type=positive(int), default=1_000, metavar="N",
         help="customers registered first, for whom redemptions are requested (1000)",
     )  # fmt: skip
     e2e.add_argument("--seed", type=int, default=42, help="workload seed (42)")
@@ -79,11 +76,11 @@ def register(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         "--no-ceiling", action="store_true", help="skip the raw consume-and-COPY ceiling"
     )
     e2e.add_argument(
-        "--stall-timeout", type=_positive(float), default=120.0, metavar="SECONDS",
+        "--stall-timeout", type=positive(float), default=120.0, metavar="SECONDS",
         help="give up when no points land for this long after publishing ended (120)",
     )  # fmt: skip
     e2e.add_argument(
-        "--sample-interval", type=_positive(float), default=1.0, metavar="SECONDS",
+        "--sample-interval", type=positive(float), default=1.0, metavar="SECONDS",
         help="how often lag, memory and CPU are sampled (1)",
     )  # fmt: skip
     e2e.add_argument("--json", action="store_true", help="print the whole report as JSON")
@@ -121,25 +118,3 @@ def _e2e(args: argparse.Namespace) -> int:
         args.output.write_text(text + "\n")
     print(text if args.json else summary_text(report))
     return 0 if report["ok"] else 1
-
-
-def _positive(kind: type[N]) -> Callable[[str], N]:
-    return _number(kind, lambda v: v > 0, "more than 0")
-
-
-def _not_negative(kind: type[N]) -> Callable[[str], N]:
-    return _number(kind, lambda v: v >= 0, "0 or more")
-
-
-def _number(kind: type[N], valid: Callable[[N], bool], wanted: str) -> Callable[[str], N]:
-    def parse(text: str) -> N:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, not {text}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from shared.cli_args import number
 from shared.deploy.topics import DEFAULT_CLUSTER, DEFAULT_REPLICAS, render_topics
 
 
@@ -16,11 +17,7 @@ def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
+_positive = number(int, lambda v: v >= 1, "at least 1")
 
 
 def register(subparsers: Any) -> None:
