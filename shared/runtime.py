@@ -201,6 +201,13 @@ async def run_service(
         bootstrap_servers=endpoints.kafka_bootstrap, **producer_kwargs(security)
     )
     broker = build_broker(endpoints.kafka_bootstrap, security)
+    relay = OutboxRelay(
+        definition.name,
+        engine,
+        producer,
+        batch_size=settings.relay_batch_size,
+        idle_s=settings.relay_idle_ms / 1000,
+    )
     lanes: dict[str, list[Subscription]] = {}
     for subscription in definition.subscriptions:
         lanes.setdefault(subscription.lane, []).append(subscription)
@@ -217,6 +224,7 @@ async def run_service(
                 after_commit=(
                     _kill_self if settings.fault_injection == "kill_after_commit" else None
                 ),
+                publish_soon=relay.publish_soon if settings.relay_enabled else None,
             ),
             settings,
             settings.consumer_group or consumer_group(definition.name),
@@ -244,16 +252,12 @@ async def run_service(
             loop.add_signal_handler(sig, stop.set)
 
     await producer.start()
-    relay = OutboxRelay(
-        definition.name,
-        engine,
-        producer,
-        batch_size=settings.relay_batch_size,
-        idle_s=settings.relay_idle_ms / 1000,
-    )
     context = ServiceContext(definition.name, engine, settings, stop)
     tasks = (
-        [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        [
+            asyncio.create_task(relay.run(stop), name="outbox-relay"),
+            asyncio.create_task(relay.run_soon(stop), name="outbox-publish-soon"),
+        ]
         if settings.relay_enabled
         else []
     )

@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import partial
 
 from services.redemption import handlers
-from services.redemption.decisions import Decider, redeliver_decisions
+from services.redemption.decisions import DECIDED_TOPIC, Decider, redeliver_decisions
 from services.redemption.domain import parse_negative_policy
 from services.redemption.expiry import run_expiry
 from shared.messaging.uow import Subscription
@@ -25,12 +25,14 @@ def definition() -> ServiceDefinition:
         subscriptions=(
             Subscription(handlers.POSTED_TOPIC, postings),
             # The gateways' requests in a lane of their own: a decision never waits behind a
-            # batch of postings (both lock the accounts they change, in sorted order).
+            # batch of postings (both lock the accounts they change, in sorted order), nor
+            # behind the relay's round: decisions are published as soon as they commit.
             Subscription(
                 handlers.REQUESTED_TOPIC,
                 decider.decide_batch,
                 on_duplicate=redeliver_decisions,
                 lane="gateway",
+                publish_at_once=(DECIDED_TOPIC,),
             ),
             Subscription(handlers.PROFILE_TOPIC, handlers.record_profiles),
             Subscription(handlers.VENDOR_TOPIC, handlers.record_vendors),

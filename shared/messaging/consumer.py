@@ -125,10 +125,17 @@ class BatchProcessor:
     max_retries: int = 3
     backoff_cap_s: float = 5.0
     after_commit: Callable[[], None] | None = None  # fault injection in tests
+    # Takes committed outbox rows' message ids to publish without waiting for the relay's
+    # round (OutboxRelay.publish_soon): the events on the publish_at_once topics.
+    publish_soon: Callable[[Sequence[str]], None] | None = None
     models: dict[str, type[BaseModel]] = field(init=False)
+    prompt_topics: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.models = {t: TOPICS[t].latest for t in self.subscriptions}
+        self.prompt_topics = frozenset(
+            topic for s in self.subscriptions.values() for topic in s.publish_at_once
+        )
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply a batch; returns only when every record is applied or dead-lettered."""
@@ -220,12 +227,14 @@ class BatchProcessor:
                 for v in valid
             ]
             result = await claim(conn, schema, claims)
-            uow = UnitOfWork(conn, schema)
+            uow = UnitOfWork(conn, schema, prompt_topics=self.prompt_topics)
             await self._dispatch(uow, [valid[i] for i in result.fresh], duplicates=False)
             await self._dispatch(uow, [valid[i] for i in result.duplicates], duplicates=True)
             await uow.flush_outbox()
         if self.after_commit is not None:
             self.after_commit()
+        if uow.prompt and self.publish_soon is not None:
+            self.publish_soon(uow.prompt)
         if uow.flushed:
             outbox_committed(self.service)
         for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates)):

@@ -8,6 +8,12 @@ the same message ids; consumers' inboxes drop the repeats.
 The consumer in the same process wakes the relay as soon as a batch has committed outbox
 rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every idle_s
 after publishing and backing off to max_idle_s while there is nothing to publish.
+
+A lane may have some of its events published as soon as they commit (topics in
+Subscription.publish_at_once): it hands their message ids to `publish_soon`, and a task of
+the relay's (`run_soon`) locks those rows, publishes and marks them, taking whatever ids
+came in meanwhile as its next batch; the relay's rounds skip rows so locked, so the two
+never publish the same row both.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import contextlib
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -46,6 +54,8 @@ class OutboxRelay:
     batch_size: int = 1000
     idle_s: float = 0.02
     max_idle_s: float = 0.25
+    _soon: list[str] = field(default_factory=list, init=False)
+    _soon_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -100,34 +110,73 @@ class OutboxRelay:
             return await self._relay_on(conn)
 
     async def _relay_on(self, conn: AsyncConnection) -> int:
-        schema = self.service
+        # SKIP LOCKED: rows being published at once by a lane (publish_now) are theirs.
         async with conn.begin():
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT id, topic, key, message_id, payload, created_at "
-                        f'FROM "{schema}".outbox '
-                        "WHERE sent_at IS NULL ORDER BY id LIMIT :n"
-                    ),
-                    {"n": self.batch_size},
-                )
-            ).all()
-            if not rows:
-                return 0
-            futures = [
-                await self.producer.send(
-                    row.topic,
-                    value=row.payload,
-                    key=row.key.encode(),
-                    headers=[("message_id", row.message_id.encode())],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*futures)
-            await conn.execute(
-                text(f'UPDATE "{schema}".outbox SET sent_at = now() WHERE id = ANY(:ids)'),
-                {"ids": [row.id for row in rows]},
+            return await self._publish(
+                conn,
+                "WHERE sent_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+                {"n": self.batch_size},
             )
+
+    def publish_soon(self, message_ids: Sequence[str]) -> None:
+        """Have these committed rows published by `run_soon`, ahead of the relay's round."""
+        self._soon.extend(message_ids)
+        self._soon_added.set()
+
+    async def run_soon(self, stop: asyncio.Event) -> None:
+        """Publish the rows handed to publish_soon, all that came in since the last batch."""
+        while not stop.is_set():
+            await _sleep_until(stop, self._soon_added, 1.0)
+            self._soon_added.clear()
+            wanted, self._soon = self._soon, []
+            try:
+                await self.publish_now(wanted)
+            except Exception as exc:  # committed rows: the relay's round publishes them
+                log.warning("publishing at once failed, left to the relay: %s", describe(exc))
+
+    async def publish_now(self, message_ids: Sequence[str]) -> int:
+        """Publish these committed rows now, ahead of the relay's next round; returns how
+        many were still unsent. A row the relay is publishing (locked) or has published is
+        left to it, so each row is published once (again only after a crash, like the
+        relay's). On failure the rows stay unsent and the relay publishes them."""
+        if not message_ids:
+            return 0
+        async with self.engine.begin() as conn:
+            return await self._publish(
+                conn,
+                "WHERE message_id = ANY(CAST(:m AS text[])) AND sent_at IS NULL "
+                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                {"m": list(message_ids)},
+            )
+
+    async def _publish(self, conn: AsyncConnection, where: str, params: dict[str, Any]) -> int:
+        """Publish the outbox rows `where` selects (and locks), in id order, then mark them."""
+        schema = self.service
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT id, topic, key, message_id, payload, created_at "
+                    f'FROM "{schema}".outbox {where}'
+                ),
+                params,
+            )
+        ).all()
+        if not rows:
+            return 0
+        futures = [
+            await self.producer.send(
+                row.topic,
+                value=row.payload,
+                key=row.key.encode(),
+                headers=[("message_id", row.message_id.encode())],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        await conn.execute(
+            text(f'UPDATE "{schema}".outbox SET sent_at = now() WHERE id = ANY(:ids)'),
+            {"ids": [row.id for row in rows]},
+        )
         now = datetime.now(UTC)
         for row in rows:
             OUTBOX_LAG_SECONDS.labels(self.service).observe((now - row.created_at).total_seconds())

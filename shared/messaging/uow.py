@@ -46,6 +46,8 @@ class UnitOfWork:
     schema: str
     outgoing: list[Outgoing] = field(default_factory=list)
     flushed: int = 0  # outbox rows written in this transaction
+    prompt_topics: frozenset[str] = frozenset()  # their rows are published at commit
+    prompt: list[str] = field(default_factory=list)  # message ids of such rows written
 
     def publish(self, topic: str, key: str, message: Message) -> None:
         """Queue an event; it is written to the outbox in this transaction."""
@@ -72,9 +74,13 @@ class UnitOfWork:
                 "p": [o.payload for o in self.outgoing],
             },
         )
+        written = [r.message_id for r in rows]
+        if self.prompt_topics:
+            at_once = {o.message_id for o in self.outgoing if o.topic in self.prompt_topics}
+            self.prompt += [m for m in written if m in at_once]
         self.flushed += len(self.outgoing)
         self.outgoing.clear()
-        return [r.message_id for r in rows]
+        return written
 
 
 Handler = Callable[[UnitOfWork, Sequence[Inbound[Any]]], Awaitable[None]]
@@ -91,9 +97,16 @@ class Subscription:
     own is consumed concurrently with the others (its own consumer in the service's group):
     the vendor gateways' requests need not wait behind a batch of accrual's postings. Lanes
     that change the same rows rely on the row locks taken in sorted order.
+
+    `publish_at_once` names topics of the events the lane emits that are published as soon
+    as their batch commits instead of in the relay's next round (the outbox row is still
+    written in the batch's transaction, so nothing is lost if that publication fails): only
+    for events whose order relative to the rest of the outbox does not matter, such as a
+    decision that answers its own request.
     """
 
     topic: str
     handler: Handler
     on_duplicate: Handler | None = None
     lane: str = MAIN_LANE
+    publish_at_once: tuple[str, ...] = ()

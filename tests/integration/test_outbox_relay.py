@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.loyalty import VendorChanged
 from shared.db.engine import create_engine
 from shared.infra.embedded import Endpoints
+from shared.messaging.consumer import BatchProcessor, DeadLetter
 from shared.messaging.relay import OutboxRelay, relay_lock_key
+from shared.messaging.uow import Inbound, Subscription, UnitOfWork
 from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
@@ -81,3 +90,157 @@ async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
+
+
+async def _scratch_outbox(engine: AsyncEngine, schema: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        for table in ("outbox", "inbox"):
+            await conn.execute(
+                text(f'CREATE TABLE IF NOT EXISTS "{schema}".{table} '
+                     f"(LIKE debit_orders.{table} INCLUDING ALL)")
+            )  # fmt: skip
+
+
+async def _insert_rows(engine: AsyncEngine, schema: str, key: str, n: int) -> list[str]:
+    async with engine.begin() as conn:
+        rows = await conn.execute(
+            text(
+                f'INSERT INTO "{schema}".outbox (topic, key, message_id, payload) '
+                "SELECT :t, :k, :k || '-' || n, convert_to(json_build_object("
+                "'n', n)::text, 'UTF8') FROM generate_series(1, :n) AS n RETURNING message_id"
+            ),
+            {"t": TOPIC, "k": key, "n": n},
+        )
+        return [r.message_id for r in rows]
+
+
+async def test_rows_published_at_once_are_not_published_again_by_the_relay(
+    endpoints: Endpoints, pg_admin_url: str
+) -> None:
+    schema = f"relay_now_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
+    await producer.start()
+    key = f"relay-now-{uuid.uuid4().hex[:8]}"
+    try:
+        ids = await _insert_rows(engine, schema, key, 30)
+        relay = OutboxRelay(schema, engine, producer)
+        # The relay is in the middle of a round over the first five rows (it holds them):
+        # publishing them at once leaves them to it.
+        async with engine.connect() as relaying:
+            await relaying.execute(
+                text(f'SELECT 1 FROM "{schema}".outbox WHERE message_id = ANY(:m) FOR UPDATE'),
+                {"m": ids[:5]},
+            )
+            assert await relay.publish_now(ids[:5]) == 0
+            assert await relay.publish_now(ids[10:20]) == 10
+            await relaying.rollback()
+        assert await relay.publish_now(ids[10:20]) == 0  # published, never twice
+        # What a lane hands to publish_soon is published by run_soon, without a relay round.
+        stop = asyncio.Event()
+        soon = asyncio.create_task(relay.run_soon(stop))
+        relay.publish_soon(ids[25:30])
+        for _ in range(100):
+            async with engine.connect() as conn:
+                unsent = await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key})
+            if unsent == 15:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await soon
+        assert unsent == 15
+        # A lane is publishing five rows at once (it holds them): the relay's round skips them.
+        async with engine.connect() as publishing:
+            await publishing.execute(
+                text(f'SELECT 1 FROM "{schema}".outbox WHERE message_id = ANY(:m) FOR UPDATE'),
+                {"m": ids[20:25]},
+            )
+            assert await relay.relay_once() == 10
+            await publishing.rollback()  # that publication failed: the relay takes them
+        assert await relay.relay_once() == 5
+        assert await relay.relay_once() == 0
+        # Read for a while past the 30: a second copy of any row would show.
+        records = await read_topic(
+            endpoints.kafka_bootstrap, TOPIC, lambda r: r.key == key.encode(), expect=31,
+            timeout=5.0,
+        )  # fmt: skip
+        published = sorted(orjson.loads(r.value)["n"] for r in records)
+        assert published == list(range(1, 31))  # each row exactly once
+    finally:
+        await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
+    pg_admin_url: str,
+) -> None:
+    """BatchProcessor gives publish_soon the new rows of publish_at_once topics, after commit."""
+    schema = f"relay_lane_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    handed: list[list[str]] = []
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Inbound[Any]]) -> None:
+        for item in batch:
+            uow.publish(PROMPT, item.key or "", item.message)
+            slow = item.message.model_copy(update={"message_id": f"slow-{item.message.message_id}"})
+            uow.publish(TOPIC, item.key or "", slow)
+
+    processor = BatchProcessor(
+        service=schema,
+        engine=engine,
+        subscriptions={TOPIC: Subscription(TOPIC, handler, publish_at_once=(PROMPT,))},
+        dead_letters=_NoDeadLetters(),
+        publish_soon=lambda ids: handed.append(list(ids)),
+    )
+    try:
+        changes = [_vendor_changed(f"v{n}") for n in range(3)]
+        await processor.process([_record(TOPIC, n, change) for n, change in enumerate(changes)])
+        ids = [change.message_id for change in changes]
+        assert handed == [ids]
+        async with engine.connect() as conn:
+            unsent = await conn.scalar(
+                text(f'SELECT count(*) FROM "{schema}".outbox WHERE sent_at IS NULL')
+            )
+        assert unsent == 6  # all written in the batch's transaction, the relay's to mark
+        # A redelivery changes nothing and hands over nothing.
+        await processor.process([_record(TOPIC, n, change) for n, change in enumerate(changes)])
+        assert handed == [ids]
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+PROMPT = "loyalty.redemption.decided.v1"
+
+
+class _NoDeadLetters:
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        raise AssertionError(f"dead-lettered: {[letter.reason for letter in letters]}")
+
+
+def _vendor_changed(vendor_id: str) -> VendorChanged:
+    at = datetime.now(UTC)
+    return VendorChanged(
+        message_id=f"vendor-{uuid.uuid4().hex}",
+        sent_at=at,
+        vendor_id=vendor_id,
+        name=vendor_id,
+        category="online",
+        partner=True,
+        accepts_redemptions=True,
+        active=True,
+        changed_at=at,
+    )
+
+
+def _record(topic: str, offset: int, message: VendorChanged) -> ConsumerRecord[bytes, bytes]:
+    value = message.model_dump_json().encode()
+    return ConsumerRecord(
+        topic, 0, offset, 0, 0, message.vendor_id.encode(), value, None, 0, len(value), ()
+    )
