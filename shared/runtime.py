@@ -136,6 +136,20 @@ def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
     }
 
 
+def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
+    """How long a lane's consumer waits: the main lane for big batches, the others (someone
+    is waiting for the answer) briefly."""
+    if lane == MAIN_LANE:
+        return {
+            "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+            "batch_timeout_ms": settings.batch_timeout_ms,
+        }
+    return {
+        "fetch_max_wait_ms": settings.lane_fetch_max_wait_ms,
+        "batch_timeout_ms": settings.lane_batch_timeout_ms,
+    }
+
+
 def _subscribe_lane(
     broker: KafkaBroker,
     processor: BatchProcessor,
@@ -144,6 +158,7 @@ def _subscribe_lane(
     stop: asyncio.Event,
     *,
     fetch_max_wait_ms: int,
+    batch_timeout_ms: int,
 ) -> asyncio.Lock:
     """One consumer in the service's group for a lane's topics; returns the lane's lock."""
     consuming = asyncio.Lock()
@@ -164,7 +179,7 @@ def _subscribe_lane(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
+        batch_timeout_ms=batch_timeout_ms,
         fetch_max_wait_ms=fetch_max_wait_ms,
         decoder=_undecoded,
     )(on_batch)
@@ -212,28 +227,28 @@ async def run_service(
     for subscription in definition.subscriptions:
         lanes.setdefault(subscription.lane, []).append(subscription)
     # One lock a lane: a lane handles one batch at a time, and a stop waits for each.
+    processors = {
+        name: BatchProcessor(
+            service=definition.name,
+            engine=engine,
+            subscriptions={s.topic: s for s in lane},
+            dead_letters=ProducerDeadLetters(producer, definition.name),
+            max_retries=settings.max_retries,
+            after_commit=(_kill_self if settings.fault_injection == "kill_after_commit" else None),
+            publish_soon=relay.publish_soon if settings.relay_enabled else None,
+        )
+        for name, lane in lanes.items()
+    }
     locks = [
         _subscribe_lane(
             broker,
-            BatchProcessor(
-                service=definition.name,
-                engine=engine,
-                subscriptions={s.topic: s for s in lane},
-                dead_letters=ProducerDeadLetters(producer, definition.name),
-                max_retries=settings.max_retries,
-                after_commit=(
-                    _kill_self if settings.fault_injection == "kill_after_commit" else None
-                ),
-                publish_soon=relay.publish_soon if settings.relay_enabled else None,
-            ),
+            processor,
             settings,
             settings.consumer_group or consumer_group(definition.name),
             stop,
-            fetch_max_wait_ms=(
-                settings.fetch_max_wait_ms if name == MAIN_LANE else settings.lane_fetch_max_wait_ms
-            ),
+            **lane_timing(name, settings),
         )
-        for name, lane in lanes.items()
+        for name, processor in processors.items()
     ]
 
     async def ready() -> bool:
@@ -275,6 +290,8 @@ async def run_service(
     finally:
         for task in tasks:
             task.cancel()
+        for processor in processors.values():
+            await processor.close()
         await producer.stop()
         if query is not None:
             await query.stop()

@@ -85,7 +85,18 @@ class ServiceSettings(BaseSettings):
         "served; 0 picks a free one",
     )
     batch_size: int = Field(default=500, ge=1, le=10_000)
-    batch_timeout_ms: int = Field(default=50, ge=1)
+    batch_timeout_ms: int = Field(
+        default=50,
+        ge=1,
+        description="how long the main lane waits for a batch to fill; FastStream sleeps as "
+        "long again when none came, so an idle lane looks every twice this",
+    )
+    lane_batch_timeout_ms: int = Field(
+        default=5,
+        ge=1,
+        description="the same for the other lanes: 50 ms made a request arriving at an idle "
+        "lane wait 50-100 ms before a fetch even looked",
+    )
     fetch_max_wait_ms: int = Field(
         default=500,
         ge=1,

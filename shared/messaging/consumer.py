@@ -10,9 +10,11 @@ Order of effects for every polled batch, so that nothing is lost and nothing app
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.registry import TOPICS
 from shared.messaging.inbox import Claim, claim, payload_hash
@@ -130,6 +132,7 @@ class BatchProcessor:
     publish_soon: Callable[[Sequence[str]], None] | None = None
     models: dict[str, type[BaseModel]] = field(init=False)
     prompt_topics: frozenset[str] = field(init=False)
+    _conn: AsyncConnection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.models = {t: TOPICS[t].latest for t in self.subscriptions}
@@ -219,9 +222,30 @@ class BatchProcessor:
             *await self._apply_with_retries(valid[middle:]),
         ]
 
+    async def _connection(self) -> AsyncConnection:
+        """The lane's own connection, kept from batch to batch: no pool checkout and no ping
+        (three round trips) a batch. A batch that fails drops it; the retry opens another."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = await self.engine.connect()
+        return self._conn
+
+    async def close(self) -> None:
+        """Give the lane's connection back (at shutdown)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
     async def _apply(self, valid: list[_Valid]) -> list[DeadLetter]:
+        try:
+            return await self._apply_on(await self._connection(), valid)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _apply_on(self, conn: AsyncConnection, valid: list[_Valid]) -> list[DeadLetter]:
         schema = self.service
-        async with self.engine.begin() as conn:
+        async with conn.begin():
             claims = [
                 Claim(v.record.topic, str(getattr(v.message, "message_id", "")), v.digest)
                 for v in valid
@@ -237,9 +261,13 @@ class BatchProcessor:
             self.publish_soon(uow.prompt)
         if uow.flushed:
             outbox_committed(self.service)
-        for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates)):
-            for i in indexes:
-                MESSAGES.labels(self.service, valid[i].record.topic, outcome).inc()
+        counted = Counter(
+            (valid[i].record.topic, outcome)
+            for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates))
+            for i in indexes
+        )
+        for (topic, outcome), n in counted.items():
+            MESSAGES.labels(self.service, topic, outcome).inc(n)
         return [
             DeadLetter(valid[i].record, "message_id_conflict: reused with another payload")
             for i in result.conflicts

@@ -216,6 +216,43 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         await engine.dispose()
 
 
+async def test_a_lane_keeps_its_connection_and_survives_losing_it(pg_admin_url: str) -> None:
+    schema = f"relay_conn_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    pids: list[int] = []
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Inbound[Any]]) -> None:
+        pids.append(await uow.conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        for item in batch:
+            uow.publish(TOPIC, item.key or "", item.message)
+
+    processor = BatchProcessor(
+        service=schema,
+        engine=engine,
+        subscriptions={TOPIC: Subscription(TOPIC, handler)},
+        dead_letters=_NoDeadLetters(),
+    )
+    try:
+        changes = [_vendor_changed(f"v{n}") for n in range(3)]
+        await processor.process([_record(TOPIC, 0, changes[0])])
+        await processor.process([_record(TOPIC, 1, changes[1])])
+        assert pids[0] == pids[1]  # one connection from batch to batch
+        async with engine.connect() as admin:  # the server drops it (a restart, a failover)
+            await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pids[0]})
+            await admin.commit()
+        await processor.process([_record(TOPIC, 2, changes[2])])
+        assert pids[-1] != pids[0]
+        async with engine.connect() as conn:
+            written = await conn.scalar(text(f'SELECT count(*) FROM "{schema}".outbox'))
+        assert written == 3  # the batch after the loss applied, nothing lost
+    finally:
+        await processor.close()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
 PROMPT = "loyalty.redemption.decided.v1"
 
 

@@ -7,6 +7,7 @@ import pytest
 from services.redemption.app import definition
 from services.redemption.handlers import REQUESTED_TOPIC
 from shared.messaging.uow import MAIN_LANE
+from shared.runtime import lane_timing
 from shared.settings import service_settings
 
 
@@ -21,6 +22,13 @@ def test_a_separate_lane_fetches_with_a_short_wait_and_the_main_lane_with_a_long
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = service_settings("redemption")
-    assert settings.lane_fetch_max_wait_ms < settings.fetch_max_wait_ms
+    main, gateway = lane_timing(MAIN_LANE, settings), lane_timing("gateway", settings)
+    assert gateway["fetch_max_wait_ms"] < main["fetch_max_wait_ms"]
+    # FastStream sleeps a batch timeout after an empty poll: a waiting request pays it.
+    assert gateway["batch_timeout_ms"] <= 10 < main["batch_timeout_ms"]
     monkeypatch.setenv("LOYALTY_REDEMPTION_LANE_FETCH_MAX_WAIT_MS", "5")
-    assert service_settings("redemption").lane_fetch_max_wait_ms == 5
+    monkeypatch.setenv("LOYALTY_REDEMPTION_LANE_BATCH_TIMEOUT_MS", "2")
+    assert lane_timing("gateway", service_settings("redemption")) == {
+        "fetch_max_wait_ms": 5,
+        "batch_timeout_ms": 2,
+    }
