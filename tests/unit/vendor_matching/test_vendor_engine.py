@@ -229,3 +229,47 @@ def test_a_descriptor_cut_anywhere_from_19_to_40_characters_is_still_recognised(
     for length in range(19, 41):
         result = seed_engine.match(card(descriptor[:length]))
         assert result.vendor_id == vendor_id, (descriptor[:length], result)
+
+
+@pytest.fixture(scope="module")
+def strict_engine(seed_engine):
+    """The seed master with the distinctive-word margin switched on."""
+    return seed_engine.with_settings(MatchingSettings(distinctive_word_margin=8))
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("TEMPEST SURF SHOP        PRETORIA     ZA", "tempest"),
+        ("INTERCAPE FERRIES", "intercape"),
+        ("POS PURCHASE QUICKET CRICKET CLUB", "quicket"),
+    ],
+)
+def test_a_lookalike_goes_to_review_with_the_vendor_first(
+    seed_engine, strict_engine, descriptor, vendor_id
+):
+    assert seed_engine.match(MatchQuery(descriptor=descriptor)).vendor_id == vendor_id
+    result = strict_engine.match(MatchQuery(descriptor=descriptor))
+    assert result.method == "review"
+    assert result.candidates[0].vendor_id == vendor_id
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("POS PURCHASE TEMPEST CAR HI", "tempest"),  # cut by the field's width
+        ("TEMPEST CAR HIRE GREEN PO", "tempest"),  # a place cut short
+        ("INTERCAPPE", "intercape"),  # a slip
+        ("PICK N PAY HYPER", "pick_n_pay"),  # a kind of outlet
+        ("CHECKERS LIQUORSHO", "checkers"),  # a kind of outlet, cut
+    ],
+)
+def test_cut_misspelt_and_branch_descriptors_are_still_accepted(
+    strict_engine, descriptor, vendor_id
+):
+    assert strict_engine.match(MatchQuery(descriptor=descriptor)).vendor_id == vendor_id
+
+
+def test_the_distinctive_word_margin_cannot_be_negative():
+    with pytest.raises(ValueError, match="distinctive_word_margin"):
+        MatchingSettings(distinctive_word_margin=-1)
