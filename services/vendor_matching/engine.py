@@ -7,8 +7,8 @@ name that shares one of them. A scored vendor is accepted only when it is a
 clear winner, its evidence is conclusive (see `text_index`), no word of the
 descriptor names another trade, and a descriptor keeping a word the vendor does
 not explain (another business sharing the name: `TEMPEST SURF SHOP`) clears the
-accept threshold by a margin when one is set. Pure: build once from the vendor master, then
-match from memory.
+accept threshold by a margin (8 by default). Pure: build once from the vendor
+master, then match from memory.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from services.vendor_matching.lexicon import MCC_CATEGORIES
 from services.vendor_matching.normalise import card_acceptor_name, compact, descriptor_tokens
 from services.vendor_matching.text_index import Evidence, TextIndex
 from services.vendor_matching.trades import (
+    CATEGORY_WORDS,
     CUT_PLACES,
     FORMAT_WORD_CUTS,
     FORMAT_WORDS,
@@ -74,12 +75,11 @@ class MatchingSettings:
     accept_threshold: int = 80
     review_threshold: int = 50
     # A descriptor keeping a word its vendor does not explain (`TEMPEST SURF SHOP`
-    # for the car hire) may be another business sharing the name: with a margin
-    # it is accepted only this far above the accept threshold. Off (None) by
-    # default: at 8 it keeps lookalikes out but also sends branches missing from
-    # the place list (`WOOLWORTHS ZWARTKOP`) and sub-brands (`DUNNS MENSWEAR`)
-    # to review.
-    distinctive_word_margin: int | None = None
+    # for the car hire) may be another business sharing the name: it is accepted
+    # only this far above the accept threshold (None: no margin). A branch
+    # missing from the gazetteer (places.py) or a trading name missing from the
+    # aliases then goes to review too, hence the lists' size.
+    distinctive_word_margin: int | None = 8
     # A best guess this close to the runner-up is a question for a person.
     ambiguity_margin: int = 5
     max_candidates: int = 3
@@ -92,6 +92,15 @@ class MatchingSettings:
             raise ValueError("ambiguity_margin, max_candidates and cache_size must be positive")
         if self.distinctive_word_margin is not None and self.distinctive_word_margin < 0:
             raise ValueError("distinctive_word_margin must not be negative")
+
+
+def _stands_for_own(found: Sequence[tuple[str, float, bool]], own: frozenset[str]) -> bool:
+    """Whether two words run together read best as the vendor's own: `DIS CHEM` as
+    `DISCHEM`, but not `NANDOS BAR` as `NANDOS` + another vendor's `BAR`."""
+    mine = max((similarity for word, similarity, _ in found if word in own), default=None)
+    if mine is None:
+        return False
+    return all(similarity < mine for word, similarity, _ in found if word not in own)
 
 
 def _key(code: str) -> str:
@@ -288,10 +297,12 @@ class MatchingEngine:
         A word is explained when it stands for one of the vendor's own words
         (alone or run together with the next, cut short or with a slip), says
         what kind of outlet it is (`HYPER`, `EXPRESS`, `STORE`; `FORMAT_WORDS`),
-        is a stub of a letter or two, or belongs to a place cut short at the
-        end (`GREEN PO`, `CRADLESTON`, `SHEPSTONZA`); the last word may also be
-        any known word cut by the field's width. A trade word (`FERRIES`) is
-        explained only by the vendor's own names: one of another trade than the
+        names a line of the vendor's category (`MENSWEAR` for a retailer, `UNIT
+        TRUSTS` for an insurer; `CATEGORY_WORDS`), is a stub of a letter or two,
+        or belongs to a place cut short at the end (`GREEN PO`, `CRADLESTON`,
+        `SHEPSTONZA`); the last word may also be any known word cut by the
+        field's width. A trade word (`FERRIES`) is explained only by the
+        vendor's own names or its category's lines: one of another trade than the
         vendor's makes it `other_trade` (never accepted), one of the same trade
         `distinctive`, like any other unexplained word (`SURF`, `CRICKET`).
         """
@@ -301,6 +312,7 @@ class MatchingEngine:
             self._explain_cut_place(tokens, explained)
         fit: _Fit = "explained"
         category = self._categories[vendor_id]
+        lines = CATEGORY_WORDS.get(category, _NOBODY)
         last = len(tokens) - 1
         for number, token in enumerate(tokens):
             trades = TRADE_WORDS.get(token)
@@ -308,7 +320,7 @@ class MatchingEngine:
                 trades = _CUT_TRADE_WORDS.get(token)  # the field ended mid-word
             if trades is not None and token not in own and category not in trades:
                 return "other_trade"
-            if explained[number]:
+            if explained[number] or token in lines:
                 continue
             if trades is not None:
                 if token not in FORMAT_WORDS:  # `CAFE` for a grocer is a kind of outlet
@@ -328,9 +340,7 @@ class MatchingEngine:
         count = len(tokens)
         explained = [False] * count
         for number, token in enumerate(tokens):
-            if number + 1 < count and any(
-                found[0] in own for found in lookup(token + tokens[number + 1])
-            ):
+            if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
                 explained[number] = explained[number + 1] = True
             elif not explained[number]:
                 explained[number] = token in own or any(found[0] in own for found in lookup(token))
