@@ -4,9 +4,11 @@ In order: the card's merchant id, the debit order's user code, what reviewers
 taught about this descriptor, the descriptor equal to a vendor's name or alias
 once normalised, and last the descriptor's words scored against every vendor
 name that shares one of them. A scored vendor is accepted only when it is a
-clear winner, its evidence is conclusive (see `text_index`) and no word of the
-descriptor names another trade. Pure: build once from the vendor master, then
-match from memory.
+clear winner, its evidence is conclusive (see `text_index`), no word of the
+descriptor names another trade, and a descriptor keeping a word the vendor does
+not explain (another business sharing the name: `TEMPEST SURF SHOP`) clears the
+accept threshold by a margin (8 by default). Pure: build once from the vendor
+master, then match from memory.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from services.vendor_matching.domain import (
 from services.vendor_matching.lexicon import MCC_CATEGORIES
 from services.vendor_matching.normalise import card_acceptor_name, compact, descriptor_tokens
 from services.vendor_matching.text_index import Evidence, TextIndex
-from services.vendor_matching.trades import TRADE_WORDS
+from services.vendor_matching.trades import (
+    CATEGORY_WORDS,
+    CUT_PLACES,
+    FORMAT_WORD_CUTS,
+    FORMAT_WORDS,
+    TRADE_WORDS,
+    ends_with_place,
+    is_format_word_typo,
+)
 
 _NameKind = Literal["name", "alias"]
 _Tokens = tuple[str, ...]
@@ -47,6 +57,11 @@ _CUT_TRADE_WORDS: Final = {
 }
 # Channels whose descriptor may use the acquirer's fixed layout (None: not said).
 _CARD_CHANNELS: Final = frozenset({None, "card"})
+# Letters left of a word cut by the field's width or of a bank's suffix (`(CA`).
+_MAX_STUB_LENGTH: Final = 2
+_COUNTRY_SUFFIXES: Final = ("ZAF", "ZA")
+# How a descriptor's words stand with its best vendor.
+_Fit = Literal["explained", "distinctive", "other_trade"]
 
 
 class VendorConflictError(ValueError):
@@ -59,6 +74,12 @@ class MatchingSettings:
 
     accept_threshold: int = 80
     review_threshold: int = 50
+    # A descriptor keeping a word its vendor does not explain (`TEMPEST SURF SHOP`
+    # for the car hire) may be another business sharing the name: it is accepted
+    # only this far above the accept threshold (None: no margin). A branch
+    # missing from the gazetteer (places.py) or a trading name missing from the
+    # aliases then goes to review too, hence the lists' size.
+    distinctive_word_margin: int | None = 8
     # A best guess this close to the runner-up is a question for a person.
     ambiguity_margin: int = 5
     max_candidates: int = 3
@@ -69,6 +90,17 @@ class MatchingSettings:
             raise ValueError("need 0 < review_threshold <= accept_threshold <= 100")
         if self.ambiguity_margin < 0 or self.max_candidates < 1 or self.cache_size < 0:
             raise ValueError("ambiguity_margin, max_candidates and cache_size must be positive")
+        if self.distinctive_word_margin is not None and self.distinctive_word_margin < 0:
+            raise ValueError("distinctive_word_margin must not be negative")
+
+
+def _stands_for_own(found: Sequence[tuple[str, float, bool]], own: frozenset[str]) -> bool:
+    """Whether two words run together read best as the vendor's own: `DIS CHEM` as
+    `DISCHEM`, but not `NANDOS BAR` as `NANDOS` + another vendor's `BAR`."""
+    mine = max((similarity for word, similarity, _ in found if word in own), default=None)
+    if mine is None:
+        return False
+    return all(similarity < mine for word, similarity, _ in found if word not in own)
 
 
 def _key(code: str) -> str:
@@ -245,28 +277,105 @@ class MatchingEngine:
             ),
             key=lambda candidate: (-candidate.confidence, candidate.vendor_id),
         )
-        return self._decide(ranked, categories, lambda v: self._conclusive(scores[v], v, tokens))
+        return self._decide(ranked, categories, lambda c: self._conclusive(scores, c, tokens))
 
-    def _conclusive(self, evidence: Evidence, vendor_id: str, tokens: tuple[str, ...]) -> bool:
-        return evidence.conclusive and self._same_trade(vendor_id, tokens)
+    def _conclusive(
+        self, scores: dict[str, Evidence], best: Candidate, tokens: tuple[str, ...]
+    ) -> bool:
+        if not scores[best.vendor_id].conclusive:
+            return False
+        fit = self._fit(best.vendor_id, tokens)
+        if fit == "distinctive":
+            settings = self.settings
+            margin = settings.distinctive_word_margin
+            return margin is None or best.confidence >= settings.accept_threshold + margin
+        return fit == "explained"
 
-    def _same_trade(self, vendor_id: str, tokens: tuple[str, ...]) -> bool:
-        """No word of the descriptor says it is another trade than the vendor's."""
-        own = self._own_words.get(vendor_id, frozenset())
+    def _fit(self, vendor_id: str, tokens: tuple[str, ...]) -> _Fit:
+        """Whether the vendor explains every word of the descriptor.
+
+        A word is explained when it stands for one of the vendor's own words
+        (alone or run together with the next, cut short or with a slip), says
+        what kind of outlet it is (`HYPER`, `EXPRESS`, `STORE`; `FORMAT_WORDS`),
+        names a line of the vendor's category (`MENSWEAR` for a retailer, `UNIT
+        TRUSTS` for an insurer; `CATEGORY_WORDS`), is a stub of a letter or two,
+        or belongs to a place cut short at the end (`GREEN PO`, `CRADLESTON`,
+        `SHEPSTONZA`); the last word may also be any known word cut by the
+        field's width. A trade word (`FERRIES`) is explained only by the
+        vendor's own names or its category's lines: one of another trade than the
+        vendor's makes it `other_trade` (never accepted), one of the same trade
+        `distinctive`, like any other unexplained word (`SURF`, `CRICKET`).
+        """
+        own = self._own_words.get(vendor_id, _NOBODY)
+        explained = self._explain_own(own, tokens)
+        if not all(explained):
+            self._explain_cut_place(tokens, explained)
+        fit: _Fit = "explained"
         category = self._categories[vendor_id]
+        lines = CATEGORY_WORDS.get(category, _NOBODY)
+        last = len(tokens) - 1
         for number, token in enumerate(tokens):
             trades = TRADE_WORDS.get(token)
-            if trades is None and number == len(tokens) - 1:
+            if trades is None and number == last:
                 trades = _CUT_TRADE_WORDS.get(token)  # the field ended mid-word
             if trades is not None and token not in own and category not in trades:
-                return False
-        return True
+                return "other_trade"
+            if explained[number] or token in lines:
+                continue
+            if trades is not None:
+                if token not in FORMAT_WORDS:  # `CAFE` for a grocer is a kind of outlet
+                    fit = "distinctive"
+            elif not (
+                len(token) <= _MAX_STUB_LENGTH
+                or token in FORMAT_WORDS
+                or is_format_word_typo(token)
+                or (number == last and self._cut_word(token))
+            ):
+                fit = "distinctive"
+        return fit
+
+    def _explain_own(self, own: frozenset[str], tokens: tuple[str, ...]) -> list[bool]:
+        """Which words stand for one of the vendor's own, alone or with the next."""
+        lookup = self._text.lookup
+        count = len(tokens)
+        explained = [False] * count
+        for number, token in enumerate(tokens):
+            if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
+                explained[number] = explained[number + 1] = True
+            elif not explained[number]:
+                explained[number] = token in own or any(found[0] in own for found in lookup(token))
+        return explained
+
+    def _cut_word(self, token: str) -> bool:
+        return token in FORMAT_WORD_CUTS or self._text.begins_a_word(token)
+
+    @staticmethod
+    def _explain_cut_place(tokens: tuple[str, ...], explained: list[bool]) -> None:
+        """Mark the words of a place cut short at the end of the descriptor (or just
+        before stubs), a country code run into it taken off."""
+        end = len(tokens)
+        while end and len(tokens[end - 1]) <= _MAX_STUB_LENGTH:
+            end -= 1  # stubs are explained anyway
+        if not end:
+            return
+        last = tokens[end - 1]
+        for suffix in _COUNTRY_SUFFIXES:
+            if last.endswith(suffix) and len(last) > len(suffix) + _MAX_STUB_LENGTH:
+                last = last[: -len(suffix)]
+                break
+        tail = (*tokens[: end - 1], last)
+        for start in range(end):
+            if tail[start:] in CUT_PLACES:
+                explained[start:end] = [True] * (end - start)
+                return
+        if ends_with_place(last):
+            explained[end - 1] = True
 
     def _decide(
         self,
         ranked: list[Candidate],
         categories: frozenset[str],
-        conclusive: Callable[[str], bool],
+        conclusive: Callable[[Candidate], bool],
     ) -> MatchResult:
         """Accept a clear, conclusive winner, queue a close call or a weak one, ignore the
         rest."""
@@ -280,7 +389,7 @@ class MatchingEngine:
             if len(fitting) == 1:
                 best, close = fitting[0], fitting
         shortlist = tuple([best, *(c for c in ranked if c != best)][: settings.max_candidates])
-        accepted = best.confidence >= settings.accept_threshold and conclusive(best.vendor_id)
+        accepted = best.confidence >= settings.accept_threshold and conclusive(best)
         if len(close) == 1 and accepted:
             return MatchResult(best.vendor_id, "fuzzy", best.confidence, shortlist)
         return MatchResult(None, "review", best.confidence, shortlist)

@@ -283,6 +283,9 @@ ABBREVIATIONS: dict[str, str] = {
     "MKT": "MARKET",
     "PHARM": "PHARMACY",
     "INTL": "INTERNATIONAL",
+    "WHOUSE": "WAREHOUSE",
+    "WHSE": "WAREHOUSE",
+    "CLD": "CLOUD",
 }
 
 # Words that say what kind of business it is rather than which one. In a

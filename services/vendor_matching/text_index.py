@@ -189,6 +189,10 @@ class TextIndex:
             words.setdefault(form.vendor_id, set()).update(form.tokens)
         return {vendor_id: frozenset(found) for vendor_id, found in words.items()}
 
+    def begins_a_word(self, word: str) -> bool:
+        """Whether `word` may be a vendor word cut short (`CONNE` for `CONNECTION`)."""
+        return word in self._prefixes
+
     def _lookup(self, word: str) -> tuple[_Found, ...]:
         """Vendor words that `word` may stand for, with their similarity."""
         found: dict[str, tuple[float, bool]] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -314,19 +315,31 @@ def _unknown_rows(noise: _Noise) -> list[Row]:
         tags = ["unknown", "statement"]
         descriptor = _statement_line(merchant, _PURCHASE_PREFIXES, noise, tags)
         rows.append(Row(descriptor, "", "", "", "", " ".join(tags)))
-    for merchant, held_out in (
-        *((m, "lookalike") for m in spellings_extended.LOOKALIKE_MERCHANTS),
-        *((m, "lookalike second") for m in spellings_extended.LOOKALIKE_MERCHANTS_SECOND),
-    ):
+    rows += _lookalike_rows(
+        (
+            *((m, "lookalike") for m in spellings_extended.LOOKALIKE_MERCHANTS),
+            *((m, "lookalike second") for m in spellings_extended.LOOKALIKE_MERCHANTS_SECOND),
+        ),
+        noise,
+    )
+    for channel, line in UNKNOWN_ACCOUNT_LINES:
+        descriptor = line if noise.chance(0.5) else f"{line} {noise.reference()}"
+        rows.append(Row(descriptor[:DESCRIPTOR_LENGTH], channel, "", "", "", "unknown"))
+    # Added last so that the rows before them stay as they were.
+    held_out = ((m, "lookalike third") for m in spellings_extended.LOOKALIKE_MERCHANTS_THIRD)
+    return rows + _lookalike_rows(held_out, noise)
+
+
+def _lookalike_rows(merchants: Iterable[tuple[str, str]], noise: _Noise) -> list[Row]:
+    """Each merchant in the acquirer's layout and as a bank statement line."""
+    rows: list[Row] = []
+    for merchant, held_out in merchants:
         name = f"{merchant} {noise.pick(BRANCHES)}" if noise.chance(0.5) else merchant
         descriptor = _field_43(name, noise.pick(CITIES), mastercard=noise.chance(0.3))
         rows.append(Row(descriptor, "card", "", "", "", f"unknown {held_out}"))
         tags = ["unknown", *held_out.split(), "statement"]
         descriptor = _statement_line(merchant, _PURCHASE_PREFIXES, noise, tags)
         rows.append(Row(descriptor, "", "", "", "", " ".join(tags)))
-    for channel, line in UNKNOWN_ACCOUNT_LINES:
-        descriptor = line if noise.chance(0.5) else f"{line} {noise.reference()}"
-        rows.append(Row(descriptor[:DESCRIPTOR_LENGTH], channel, "", "", "", "unknown"))
     return rows
 
 

@@ -1,14 +1,16 @@
 """The matcher measured on the labelled descriptor set shipped in `data/`.
 
-Measured when written (2,284 rows over 243 vendors; 1,660 name a registered
-vendor, 624 name none: bank fees, transfers, unregistered merchants, and 100
-rows of held-out *lookalikes*, unregistered businesses carrying a registered
-vendor's word, `PEDROS PANELBEATERS`, `INTERCAPE FERRIES`):
+Measured last with the distinctive-word margin on (8) and the gazetteer and
+trade vocabulary extended (2,344 rows over 243 vendors; 1,660 name a
+registered vendor, 684 name none: bank fees, transfers, unregistered
+merchants, and 160 rows of *lookalikes*, unregistered businesses carrying a
+registered vendor's word, `PEDROS PANELBEATERS`, `INTERCAPE FERRIES`, of which
+the last 60 were held out until measured):
 
-- every row: precision 0.9951 (1,609 of 1,617 claims right), recall 0.9693;
+- every row: precision 0.9969 (1,610 of 1,615 claims right), recall 0.9699;
 - registered vendors: no claim named the wrong vendor;
-- no-vendor rows accepted: 0 of 524 ordinary ones, 8 of 100 lookalikes (1.28%
-  of all 624; the lookalikes are many times more frequent here than in a
+- no-vendor rows accepted: 0 of 524 ordinary ones, 5 of 160 lookalikes (0.73%
+  of all 684; the lookalikes are many times more frequent here than in a
   bank's traffic, which is why they are also bounded on their own);
 - ordinary unknowns sent to review: 77 of 524 (14.7%).
 
@@ -29,8 +31,8 @@ from services.vendor_matching.normalise import card_acceptor_name, compact, norm
 PRECISION_FLOOR = 0.99
 RECALL_FLOOR = 0.95
 UNKNOWN_ACCEPTED_CEILING = 0.01  # ordinary no-vendor rows: the issue's target
-ALL_UNKNOWN_ACCEPTED_CEILING = 0.02  # with the held-out lookalikes
-LOOKALIKE_ACCEPTED_CEILING = 0.15
+ALL_UNKNOWN_ACCEPTED_CEILING = 0.01  # with the lookalikes: 5 of 684 when measured
+LOOKALIKE_ACCEPTED_CEILING = 0.05  # 5 of 160 when measured
 UNKNOWN_REVIEW_CEILING = 0.2
 NOISE = (
     "branch", "store_no", "truncated", "typo", "short_name", "unknown", "handwritten",
@@ -104,7 +106,8 @@ def test_registered_vendors_are_never_confused_with_each_other(seed_engine, rows
 
 
 def test_bank_statement_lines_alone_meet_the_floors(seed_engine, rows):
-    # Their unknowns include half the lookalikes, hence a point less of precision.
+    # Their unknowns include half the lookalikes, hence a point less of precision
+    # (0.9905 when measured: 418 of 422).
     statement = [row for row in rows if "statement" in _tags(row)]
     report = evaluate(seed_engine, statement)
     assert report.precision >= PRECISION_FLOOR - 0.01, report.wrong

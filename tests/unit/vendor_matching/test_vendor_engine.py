@@ -72,6 +72,8 @@ def test_a_store_format_is_read_as_its_brand(engine):
         ("VIRGINACT", "virgin_active"),  # 10-character debit-order short name
         ("POS PURCHASE WOOLIES ROSEBANK", "woolworths"),  # nickname
         ("WOOLWORTHS SANDTON CITY JHB ZA", "woolworths"),
+        ("WOOLWORTHS BRANDWACHT #4411", "woolworths"),  # store number and a suburb
+        ("SUPERSPAR NORTHMEAD", "spar"),  # a store format and a suburb
     ],
 )
 def test_a_descriptor_equal_to_the_name_once_normalised_is_a_name_match(
@@ -84,12 +86,12 @@ def test_a_descriptor_equal_to_the_name_once_normalised_is_a_name_match(
 @pytest.mark.parametrize(
     ("descriptor", "vendor_id"),
     [
-        ("WOOLWROTHS ZWARTKOP", "woolworths"),  # typo and a branch the lexicon does not know
-        ("WOOLWORTHS BRANDWACHT #4411", "woolworths"),  # store number, unknown branch
+        ("WOOLWROTHS ZWARTKOP", "woolworths"),  # typo and a suburb
+        ("WOOLWORTHS CAFE BRANDWACH #4411", "woolworths"),  # outlet, suburb cut, store number
         ("SPUR STEAK RANCH", "spur"),  # cut short at the field width
         ("VIRGINACTIV", "virgin_active"),  # glued and cut short
         ("DISCOVERYH", "discovery_health"),
-        ("SUPERSPAR NORTHMEAD", "spar"),
+        ("SUPERSPAR NORTHMEA", "spar"),  # a suburb cut short
     ],
 )
 def test_noisy_descriptors_are_recognised_with_confidence(engine, descriptor, vendor_id):
@@ -152,7 +154,7 @@ def test_ties_are_broken_by_vendor_id_whatever_the_order_of_the_master():
 
 def test_thresholds_decide_between_fuzzy_review_and_none():
     strict = MatchingEngine.build(SMALL_MASTER, MatchingSettings(accept_threshold=95))
-    assert strict.match(card("WOOLWROTHS ZWARTKOP")).method == "review"
+    assert strict.match(card("SUPERSPAR NORTHMEA")).method == "review"
     picky = MatchingSettings(accept_threshold=95, review_threshold=90)
     assert MatchingEngine.build(SMALL_MASTER, picky).match(card("VIRGIN")).method == "none"
 
@@ -229,3 +231,65 @@ def test_a_descriptor_cut_anywhere_from_19_to_40_characters_is_still_recognised(
     for length in range(19, 41):
         result = seed_engine.match(card(descriptor[:length]))
         assert result.vendor_id == vendor_id, (descriptor[:length], result)
+
+
+@pytest.fixture(scope="module")
+def lenient_engine(seed_engine):
+    """The seed master with the distinctive-word margin switched off."""
+    return seed_engine.with_settings(MatchingSettings(distinctive_word_margin=None))
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("TEMPEST SURF SHOP        PRETORIA     ZA", "tempest"),
+        ("INTERCAPE FERRIES", "intercape"),
+        ("POS PURCHASE QUICKET CRICKET CLUB", "quicket"),
+    ],
+)
+def test_a_lookalike_goes_to_review_with_the_vendor_first(
+    seed_engine, lenient_engine, descriptor, vendor_id
+):
+    assert lenient_engine.match(MatchQuery(descriptor=descriptor)).vendor_id == vendor_id
+    result = seed_engine.match(MatchQuery(descriptor=descriptor))
+    assert result.method == "review"
+    assert result.candidates[0].vendor_id == vendor_id
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("POS PURCHASE TEMPEST CAR HI", "tempest"),  # cut by the field's width
+        ("TEMPEST CAR HIRE GREEN PO", "tempest"),  # a place cut short
+        ("INTERCAPPE", "intercape"),  # a slip
+        ("PICK N PAY HYPER", "pick_n_pay"),  # a kind of outlet
+        ("CHECKERS LIQUORSHO", "checkers"),  # a kind of outlet, cut
+        ("DUNNS MENSWEAR WESTDENE", "dunns"),  # a line of a retailer, a suburb
+        ("MIDAS AUTO PARTS", "midas"),  # what a motor-spares vendor sells
+        ("ADOBE CREATIVE CLOUD DUBLIN IE", "adobe"),  # a software line, billed abroad
+        ("OLD MUTUAL UNIT TRUSTS", "old_mutual"),  # an insurer's product line
+        ("STER KINEKOR CONCESS", "ster_kinekor"),  # a cinema's counter, cut
+        ("HAMLEYS TOYS", "hamleys"),  # a trading name among the aliases
+    ],
+)
+def test_cut_misspelt_and_branch_descriptors_are_still_accepted(seed_engine, descriptor, vendor_id):
+    assert seed_engine.match(MatchQuery(descriptor=descriptor)).vendor_id == vendor_id
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "vendor_id"),
+    [
+        ("WOOLWORTHS QWERTYVILLE", "woolworths"),  # a word no list explains
+        ("NANDOS BAR", "nandos"),  # a trade word, not another vendor's word run in
+        ("MIDAS TRAILERS", "midas"),  # the vendor's trade, another product
+    ],
+)
+def test_a_word_the_vendor_does_not_explain_goes_to_review(seed_engine, descriptor, vendor_id):
+    result = seed_engine.match(MatchQuery(descriptor=descriptor))
+    assert result.method == "review"
+    assert result.candidates[0].vendor_id == vendor_id
+
+
+def test_the_distinctive_word_margin_cannot_be_negative():
+    with pytest.raises(ValueError, match="distinctive_word_margin"):
+        MatchingSettings(distinctive_word_margin=-1)

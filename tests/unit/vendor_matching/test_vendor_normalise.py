@@ -1,5 +1,7 @@
 """Reading statement descriptors: what survives normalisation, and what does not."""
 
+import re
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -56,7 +58,7 @@ def test_a_descriptor_is_reduced_to_the_words_that_can_name_a_vendor(raw, expect
         ("POS Purchase Woolworths Sandton", "WOOLWORTHS"),
         ("POS PURCHASE (EFFEC 24/08/2024) CHECKERS HYPER", "CHECKERS HYPER"),
         ("POS PURCHASE (EFFEC ) CHECKERS", "CHECKERS"),
-        ("Fuel Purchase Engen Zwartkop", "ENGEN ZWARTKOP"),
+        ("Fuel Purchase Engen Zwartkop", "ENGEN"),
         ("Magtape Debit Discovery Health", "DISCOVERY HEALTH"),
         ("Eft Debit Order Payment (): OUTSURANCE", "OUTSURANCE"),
         ("Debicheck SANLAM 123456", "SANLAM"),
@@ -111,7 +113,7 @@ def test_a_processor_code_without_its_star_is_a_name(raw, expected):
         # store numbers
         ("SHOPRITE NO 9185", "SHOPRITE"),
         ("WOOLWORTHS #4411", "WOOLWORTHS"),
-        ("PNP EXP S6989 ZWARTKOP", "PICK N PAY EXP ZWARTKOP"),
+        ("PNP EXP S6989 ZWARTKOP", "PICK N PAY EXP"),
         ("CLICKS 0123", "CLICKS"),
         ("PNPFAM1234", "PNPFAM"),
         # branches, suburbs, malls and towns the gazetteer knows
@@ -145,11 +147,11 @@ def test_numbers_places_masks_dates_and_amounts_are_dropped(raw, expected):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("PNP FAM ZWARTKOP", "PICK N PAY FAM ZWARTKOP"),
+        ("PNP FAM QWERTYVILLE", "PICK N PAY FAM QWERTYVILLE"),
         ("PICKNPAY ONLINE", "PICK N PAY"),
         ("Mcd Rosebank", "MCDONALDS"),
         ("MCDS MENLYN", "MCDONALDS"),
-        ("Superspar Northmead", "SPAR NORTHMEAD"),
+        ("Superspar Northmead", "SPAR"),
         ("SUPER SPAR 5068", "SPAR"),
         ("KWIKSPAR", "SPAR"),
         ("WOOLIES", "WOOLWORTHS"),
@@ -243,6 +245,9 @@ def test_normalised_words_are_uppercase_ascii_letters_and_digits(text):
 
 def test_no_vendor_of_the_seed_master_loses_a_word_to_the_gazetteer():
     places = {place for place in PLACES if " " not in place}
+    phrases = [f" {place} " for place in PLACES if " " in place]
     for vendor in seed_vendors():
         for text in (vendor.name, *vendor.aliases):
-            assert not places & set(normalise_descriptor(text).split()), (vendor.vendor_id, text)
+            words = " ".join(re.sub(r"[^A-Z0-9]+", " ", text.upper()).split())
+            assert not places & set(words.split()), (vendor.vendor_id, text)
+            assert not [p for p in phrases if p in f" {words} "], (vendor.vendor_id, text)
