@@ -91,6 +91,10 @@ def build() -> int:
         clean()
         print(f"native: not compiled ({exc}); the engine runs as plain Python", file=sys.stderr)
         return 1
+    # build_ext copies unchanged objects from the build directory with their old times: an
+    # extension rebuilt now must not look older than a source edited since the last build.
+    for path in built():
+        path.touch()
     print(f"native: compiled {', '.join(MODULES)}", file=sys.stderr)
     return 0
 
