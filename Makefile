@@ -6,8 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Tools with dependency pins of their own (checkov) get a virtual environment of their own.
 TOOLS  ?= .venv-tools
+AUDIT  ?= .venv-audit
 
-.PHONY: venv up test test-tools lint fmt clean infra-down
+.PHONY: venv up test test-tools lint audit fmt clean infra-down
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services shared contracts
+
+# Known vulnerabilities in the installed dependencies (pip-audit in a venv of its own). It
+# needs OSV or PyPI's JSON API: where neither is reachable it fails and says so (--strict).
+# An accepted finding goes in .pip-audit-ignore: its id, then why, one a line.
+audit: $(STAMP)
+	@test -x $(AUDIT)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT); \
+	  $(AUDIT)/bin/python -m pip install --quiet 'pip-audit>=2.7'; }
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/audited-requirements.txt
+	$(AUDIT)/bin/pip-audit --requirement $(VENV)/audited-requirements.txt --no-deps \
+	  --disable-pip --strict --progress-spinner off \
+	  $$(grep -v '^#' .pip-audit-ignore | awk 'NF {print "--ignore-vuln", $$1}')
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
