@@ -60,6 +60,7 @@ _CARD_CHANNELS: Final = frozenset({None, "card"})
 # Letters left of a word cut by the field's width or of a bank's suffix (`(CA`).
 _MAX_STUB_LENGTH: Final = 2
 _COUNTRY_SUFFIXES: Final = ("ZAF", "ZA")
+_WORD_MEMO_SIZE: Final = 65_536
 # How a descriptor's words stand with its best vendor.
 _Fit = Literal["explained", "distinctive", "other_trade"]
 
@@ -97,10 +98,19 @@ class MatchingSettings:
 def _stands_for_own(found: Sequence[tuple[str, float, bool]], own: frozenset[str]) -> bool:
     """Whether two words run together read best as the vendor's own: `DIS CHEM` as
     `DISCHEM`, but not `NANDOS BAR` as `NANDOS` + another vendor's `BAR`."""
-    mine = max((similarity for word, similarity, _ in found if word in own), default=None)
-    if mine is None:
-        return False
-    return all(similarity < mine for word, similarity, _ in found if word not in own)
+    mine = others = -1.0  # none found: similarities are never negative
+    for word, similarity, _ in found:
+        if word in own:
+            mine = max(mine, similarity)
+        else:
+            others = max(others, similarity)
+    return mine >= 0.0 and others < mine
+
+
+def _says_kind_of_outlet(token: str) -> bool:
+    """A stub of a letter or two, or a kind of outlet (`HYPER`), maybe with a slip
+    (`SERIVCE`): words that never tell one business from another."""
+    return len(token) <= _MAX_STUB_LENGTH or token in FORMAT_WORDS or is_format_word_typo(token)
 
 
 def _key(code: str) -> str:
@@ -150,6 +160,8 @@ class MatchingEngine:
         self._own_words = text.words_by_vendor()
         self._match_descriptor: Callable[[str, frozenset[str]], MatchResult] = self._descriptor
         self._match_words: Callable[[_Tokens, frozenset[str]], MatchResult] = self._words
+        # What a word says on its own is judged once (a memo per word, like the text index's).
+        self._says_kind_of_outlet = lru_cache(maxsize=_WORD_MEMO_SIZE)(_says_kind_of_outlet)
         self._caches: tuple[Any, ...] = ()
         if settings.cache_size:
             descriptors = lru_cache(maxsize=settings.cache_size)(self._descriptor)
@@ -243,6 +255,7 @@ class MatchingEngine:
         """Forget remembered answers (for measuring; answers never go stale)."""
         for cache in self._caches:
             cache.cache_clear()
+        self._says_kind_of_outlet.cache_clear()
         self._text.cache_clear()
 
     def _descriptor(self, descriptor: str, categories: frozenset[str]) -> MatchResult:
@@ -269,15 +282,28 @@ class MatchingEngine:
         scores = self._text.score(tokens)
         if not scores:
             return NO_MATCH
-        ranked = sorted(
-            (
-                Candidate(vendor_id, round(100 * evidence.score))
+        return self._decide(self._ranked(scores, rejected), categories, scores, tokens)
+
+    def _ranked(self, scores: dict[str, Evidence], rejected: frozenset[str]) -> list[Candidate]:
+        """The scored vendors best first (ties by vendor id), as far as a decision reads:
+        those within the ambiguity margin of the best, and the shortlist's worth."""
+        order = sorted(
+            [
+                (-round(100 * evidence.score), vendor_id)
                 for vendor_id, evidence in scores.items()
                 if vendor_id not in rejected
-            ),
-            key=lambda candidate: (-candidate.confidence, candidate.vendor_id),
+            ]
         )
-        return self._decide(ranked, categories, lambda c: self._conclusive(scores, c, tokens))
+        if not order:
+            return []
+        settings = self.settings
+        close = -order[0][0] - settings.ambiguity_margin
+        ranked: list[Candidate] = []
+        for negated, vendor_id in order:
+            if len(ranked) >= settings.max_candidates and -negated < close:
+                break
+            ranked.append(Candidate(vendor_id, -negated))
+        return ranked
 
     def _conclusive(
         self, scores: dict[str, Evidence], best: Candidate, tokens: tuple[str, ...]
@@ -326,10 +352,7 @@ class MatchingEngine:
                 if token not in FORMAT_WORDS:  # `CAFE` for a grocer is a kind of outlet
                     fit = "distinctive"
             elif not (
-                len(token) <= _MAX_STUB_LENGTH
-                or token in FORMAT_WORDS
-                or is_format_word_typo(token)
-                or (number == last and self._cut_word(token))
+                self._says_kind_of_outlet(token) or (number == last and self._cut_word(token))
             ):
                 fit = "distinctive"
         return fit
@@ -343,7 +366,7 @@ class MatchingEngine:
             if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
                 explained[number] = explained[number + 1] = True
             elif not explained[number]:
-                explained[number] = token in own or any(found[0] in own for found in lookup(token))
+                explained[number] = token in own or any(w in own for w, _, _ in lookup(token))
         return explained
 
     def _cut_word(self, token: str) -> bool:
@@ -375,7 +398,8 @@ class MatchingEngine:
         self,
         ranked: list[Candidate],
         categories: frozenset[str],
-        conclusive: Callable[[Candidate], bool],
+        scores: dict[str, Evidence],
+        tokens: tuple[str, ...],
     ) -> MatchResult:
         """Accept a clear, conclusive winner, queue a close call or a weak one, ignore the
         rest."""
@@ -389,7 +413,10 @@ class MatchingEngine:
             if len(fitting) == 1:
                 best, close = fitting[0], fitting
         shortlist = tuple([best, *(c for c in ranked if c != best)][: settings.max_candidates])
-        accepted = best.confidence >= settings.accept_threshold and conclusive(best)
-        if len(close) == 1 and accepted:
+        if (
+            len(close) == 1
+            and best.confidence >= settings.accept_threshold
+            and self._conclusive(scores, best, tokens)
+        ):
             return MatchResult(best.vendor_id, "fuzzy", best.confidence, shortlist)
         return MatchResult(None, "review", best.confidence, shortlist)
