@@ -24,6 +24,7 @@ from services.vendor_matching.domain import (
     NOTHING_LEARNED,
     Candidate,
     Learned,
+    MatchMethod,
     MatchQuery,
     MatchResult,
     Vendor,
@@ -113,6 +114,11 @@ def _says_kind_of_outlet(token: str) -> bool:
     return len(token) <= _MAX_STUB_LENGTH or token in FORMAT_WORDS or is_format_word_typo(token)
 
 
+def _certain(vendor_id: str, method: MatchMethod) -> MatchResult:
+    """The answer naming a vendor for certain."""
+    return MatchResult(vendor_id, method, 100, (Candidate(vendor_id, 100),))
+
+
 def _key(code: str) -> str:
     return code.strip().upper()
 
@@ -144,7 +150,7 @@ class MatchingEngine:
         vendors: Sequence[Vendor],
         by_merchant_id: dict[str, str],
         by_user_code: dict[str, str],
-        by_name: dict[str, tuple[tuple[str, _NameKind], ...]],
+        by_name: dict[str, tuple[MatchResult, ...]],
         text: TextIndex,
         settings: MatchingSettings,
         learned: Learned = NOTHING_LEARNED,
@@ -153,6 +159,8 @@ class MatchingEngine:
         self._learned = learned
         self._by_merchant_id = by_merchant_id
         self._by_user_code = by_user_code
+        # Each normalised name's owners as the answer naming each, built once: an exact
+        # hit (four in ten descriptors) allocates nothing.
         self._by_name = by_name
         self._text = text
         self.settings = settings
@@ -204,7 +212,10 @@ class MatchingEngine:
             vendors=ordered,
             by_merchant_id=by_merchant_id,
             by_user_code=by_user_code,
-            by_name={key: tuple(sorted(kinds.items())) for key, kinds in by_name.items()},
+            by_name={
+                key: tuple(_certain(vendor_id, kind) for vendor_id, kind in sorted(kinds.items()))
+                for key, kinds in by_name.items()
+            },
             text=TextIndex(forms),
             settings=settings or MatchingSettings(),
             learned=learned,
@@ -239,11 +250,11 @@ class MatchingEngine:
         if query.merchant_id:
             vendor_id = self._by_merchant_id.get(_key(query.merchant_id))
             if vendor_id is not None:
-                return MatchResult(vendor_id, "merchant_id", 100, (Candidate(vendor_id, 100),))
+                return _certain(vendor_id, "merchant_id")
         if query.user_code:
             vendor_id = self._by_user_code.get(_key(query.user_code))
             if vendor_id is not None:
-                return MatchResult(vendor_id, "user_code", 100, (Candidate(vendor_id, 100),))
+                return _certain(vendor_id, "user_code")
         categories = MCC_CATEGORIES.get((query.mcc or "").strip(), _NO_CATEGORIES)
         return self._match_descriptor(_name_part(query), categories)
 
@@ -272,13 +283,12 @@ class MatchingEngine:
             rejected = learned.rejected.get(key, _NOBODY)
             confirmed = learned.confirmed.get(key)
             if confirmed in self._vendors and confirmed not in rejected:
-                return MatchResult(confirmed, "alias", 100, (Candidate(confirmed, 100),))
+                return _certain(confirmed, "alias")
         owners = self._by_name.get("".join(tokens), ())
         if rejected:
-            owners = tuple(owner for owner in owners if owner[0] not in rejected)
+            owners = tuple(owner for owner in owners if owner.vendor_id not in rejected)
         if len(owners) == 1:
-            vendor_id, kind = owners[0]
-            return MatchResult(vendor_id, kind, 100, (Candidate(vendor_id, 100),))
+            return owners[0]
         scores = self._text.score(tokens)
         if not scores:
             return NO_MATCH
