@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 # The matching engine's hot modules compiled with mypyc (plain Python where no C compiler is).
 NATIVE     := $(VENV)/.native
-NATIVE_SRC := $(addprefix services/vendor_matching/,normalise.py similarity.py text_index.py)
+NATIVE_SRC := $(addprefix services/vendor_matching/,normalise.py similarity.py text_index.py trades.py engine.py)
 
 $(NATIVE): $(STAMP) $(NATIVE_SRC)
 	-$(BIN)/python -m services.vendor_matching.native build

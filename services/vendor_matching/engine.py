@@ -24,6 +24,7 @@ from services.vendor_matching.domain import (
     NOTHING_LEARNED,
     Candidate,
     Learned,
+    MatchMethod,
     MatchQuery,
     MatchResult,
     Vendor,
@@ -60,6 +61,7 @@ _CARD_CHANNELS: Final = frozenset({None, "card"})
 # Letters left of a word cut by the field's width or of a bank's suffix (`(CA`).
 _MAX_STUB_LENGTH: Final = 2
 _COUNTRY_SUFFIXES: Final = ("ZAF", "ZA")
+_WORD_MEMO_SIZE: Final = 65_536
 # How a descriptor's words stand with its best vendor.
 _Fit = Literal["explained", "distinctive", "other_trade"]
 
@@ -97,10 +99,24 @@ class MatchingSettings:
 def _stands_for_own(found: Sequence[tuple[str, float, bool]], own: frozenset[str]) -> bool:
     """Whether two words run together read best as the vendor's own: `DIS CHEM` as
     `DISCHEM`, but not `NANDOS BAR` as `NANDOS` + another vendor's `BAR`."""
-    mine = max((similarity for word, similarity, _ in found if word in own), default=None)
-    if mine is None:
-        return False
-    return all(similarity < mine for word, similarity, _ in found if word not in own)
+    mine = others = -1.0  # none found: similarities are never negative
+    for word, similarity, _ in found:
+        if word in own:
+            mine = max(mine, similarity)
+        else:
+            others = max(others, similarity)
+    return mine >= 0.0 and others < mine
+
+
+def _says_kind_of_outlet(token: str) -> bool:
+    """A stub of a letter or two, or a kind of outlet (`HYPER`), maybe with a slip
+    (`SERIVCE`): words that never tell one business from another."""
+    return len(token) <= _MAX_STUB_LENGTH or token in FORMAT_WORDS or is_format_word_typo(token)
+
+
+def _certain(vendor_id: str, method: MatchMethod) -> MatchResult:
+    """The answer naming a vendor for certain."""
+    return MatchResult(vendor_id, method, 100, (Candidate(vendor_id, 100),))
 
 
 def _key(code: str) -> str:
@@ -134,7 +150,7 @@ class MatchingEngine:
         vendors: Sequence[Vendor],
         by_merchant_id: dict[str, str],
         by_user_code: dict[str, str],
-        by_name: dict[str, tuple[tuple[str, _NameKind], ...]],
+        by_name: dict[str, tuple[MatchResult, ...]],
         text: TextIndex,
         settings: MatchingSettings,
         learned: Learned = NOTHING_LEARNED,
@@ -143,6 +159,8 @@ class MatchingEngine:
         self._learned = learned
         self._by_merchant_id = by_merchant_id
         self._by_user_code = by_user_code
+        # Each normalised name's owners as the answer naming each, built once: an exact
+        # hit (four in ten descriptors) allocates nothing.
         self._by_name = by_name
         self._text = text
         self.settings = settings
@@ -150,6 +168,8 @@ class MatchingEngine:
         self._own_words = text.words_by_vendor()
         self._match_descriptor: Callable[[str, frozenset[str]], MatchResult] = self._descriptor
         self._match_words: Callable[[_Tokens, frozenset[str]], MatchResult] = self._words
+        # What a word says on its own is judged once (a memo per word, like the text index's).
+        self._says_kind_of_outlet = lru_cache(maxsize=_WORD_MEMO_SIZE)(_says_kind_of_outlet)
         self._caches: tuple[Any, ...] = ()
         if settings.cache_size:
             descriptors = lru_cache(maxsize=settings.cache_size)(self._descriptor)
@@ -192,7 +212,10 @@ class MatchingEngine:
             vendors=ordered,
             by_merchant_id=by_merchant_id,
             by_user_code=by_user_code,
-            by_name={key: tuple(sorted(kinds.items())) for key, kinds in by_name.items()},
+            by_name={
+                key: tuple(_certain(vendor_id, kind) for vendor_id, kind in sorted(kinds.items()))
+                for key, kinds in by_name.items()
+            },
             text=TextIndex(forms),
             settings=settings or MatchingSettings(),
             learned=learned,
@@ -227,11 +250,11 @@ class MatchingEngine:
         if query.merchant_id:
             vendor_id = self._by_merchant_id.get(_key(query.merchant_id))
             if vendor_id is not None:
-                return MatchResult(vendor_id, "merchant_id", 100, (Candidate(vendor_id, 100),))
+                return _certain(vendor_id, "merchant_id")
         if query.user_code:
             vendor_id = self._by_user_code.get(_key(query.user_code))
             if vendor_id is not None:
-                return MatchResult(vendor_id, "user_code", 100, (Candidate(vendor_id, 100),))
+                return _certain(vendor_id, "user_code")
         categories = MCC_CATEGORIES.get((query.mcc or "").strip(), _NO_CATEGORIES)
         return self._match_descriptor(_name_part(query), categories)
 
@@ -243,6 +266,7 @@ class MatchingEngine:
         """Forget remembered answers (for measuring; answers never go stale)."""
         for cache in self._caches:
             cache.cache_clear()
+        self._says_kind_of_outlet.cache_clear()
         self._text.cache_clear()
 
     def _descriptor(self, descriptor: str, categories: frozenset[str]) -> MatchResult:
@@ -259,25 +283,37 @@ class MatchingEngine:
             rejected = learned.rejected.get(key, _NOBODY)
             confirmed = learned.confirmed.get(key)
             if confirmed in self._vendors and confirmed not in rejected:
-                return MatchResult(confirmed, "alias", 100, (Candidate(confirmed, 100),))
+                return _certain(confirmed, "alias")
         owners = self._by_name.get("".join(tokens), ())
         if rejected:
-            owners = tuple(owner for owner in owners if owner[0] not in rejected)
+            owners = tuple(owner for owner in owners if owner.vendor_id not in rejected)
         if len(owners) == 1:
-            vendor_id, kind = owners[0]
-            return MatchResult(vendor_id, kind, 100, (Candidate(vendor_id, 100),))
+            return owners[0]
         scores = self._text.score(tokens)
         if not scores:
             return NO_MATCH
-        ranked = sorted(
-            (
-                Candidate(vendor_id, round(100 * evidence.score))
+        return self._decide(self._ranked(scores, rejected), categories, scores, tokens)
+
+    def _ranked(self, scores: dict[str, Evidence], rejected: frozenset[str]) -> list[Candidate]:
+        """The scored vendors best first (ties by vendor id), as far as a decision reads:
+        those within the ambiguity margin of the best, and the shortlist's worth."""
+        order = sorted(
+            [
+                (-round(100 * evidence.score), vendor_id)
                 for vendor_id, evidence in scores.items()
                 if vendor_id not in rejected
-            ),
-            key=lambda candidate: (-candidate.confidence, candidate.vendor_id),
+            ]
         )
-        return self._decide(ranked, categories, lambda c: self._conclusive(scores, c, tokens))
+        if not order:
+            return []
+        settings = self.settings
+        close = -order[0][0] - settings.ambiguity_margin
+        ranked: list[Candidate] = []
+        for negated, vendor_id in order:
+            if len(ranked) >= settings.max_candidates and -negated < close:
+                break
+            ranked.append(Candidate(vendor_id, -negated))
+        return ranked
 
     def _conclusive(
         self, scores: dict[str, Evidence], best: Candidate, tokens: tuple[str, ...]
@@ -326,10 +362,7 @@ class MatchingEngine:
                 if token not in FORMAT_WORDS:  # `CAFE` for a grocer is a kind of outlet
                     fit = "distinctive"
             elif not (
-                len(token) <= _MAX_STUB_LENGTH
-                or token in FORMAT_WORDS
-                or is_format_word_typo(token)
-                or (number == last and self._cut_word(token))
+                self._says_kind_of_outlet(token) or (number == last and self._cut_word(token))
             ):
                 fit = "distinctive"
         return fit
@@ -343,7 +376,7 @@ class MatchingEngine:
             if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
                 explained[number] = explained[number + 1] = True
             elif not explained[number]:
-                explained[number] = token in own or any(found[0] in own for found in lookup(token))
+                explained[number] = token in own or any(w in own for w, _, _ in lookup(token))
         return explained
 
     def _cut_word(self, token: str) -> bool:
@@ -375,7 +408,8 @@ class MatchingEngine:
         self,
         ranked: list[Candidate],
         categories: frozenset[str],
-        conclusive: Callable[[Candidate], bool],
+        scores: dict[str, Evidence],
+        tokens: tuple[str, ...],
     ) -> MatchResult:
         """Accept a clear, conclusive winner, queue a close call or a weak one, ignore the
         rest."""
@@ -389,7 +423,10 @@ class MatchingEngine:
             if len(fitting) == 1:
                 best, close = fitting[0], fitting
         shortlist = tuple([best, *(c for c in ranked if c != best)][: settings.max_candidates])
-        accepted = best.confidence >= settings.accept_threshold and conclusive(best)
-        if len(close) == 1 and accepted:
+        if (
+            len(close) == 1
+            and best.confidence >= settings.accept_threshold
+            and self._conclusive(scores, best, tokens)
+        ):
             return MatchResult(best.vendor_id, "fuzzy", best.confidence, shortlist)
         return MatchResult(None, "review", best.confidence, shortlist)

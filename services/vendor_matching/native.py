@@ -1,8 +1,9 @@
 """The matching engine's hot modules compiled to C with mypyc, when a compiler is at hand.
 
 `make` runs `python -m services.vendor_matching.native build` after installing: the
-normaliser, the word similarities and the text index (the uncached path of every match)
-become extension modules beside their sources, one group sharing a runtime library
+normaliser, the word similarities, the text index, the trade words and the engine's
+decision (the uncached path of every match) become extension modules beside their
+sources, one group sharing a runtime library
 (`native__mypyc`), so calls between them stay in C. Python imports an extension module
 before the source of the same name; without a C compiler the build reports why and the
 engine runs as plain Python, answering the same.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent.parent
-MODULES = ("normalise", "similarity", "text_index")
+MODULES = ("normalise", "similarity", "text_index", "trades", "engine")
 GROUP = "services.vendor_matching.native"
 
 

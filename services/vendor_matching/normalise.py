@@ -39,13 +39,13 @@ _BRANCH_NUMBER: Final = re.compile(r"([A-Z]{2,})\d{3,}|\d{3,}([A-Z]{2,})")
 _MAX_PASSES: Final = 8
 _ASCII_CONTROLS: Final = dict.fromkeys((*range(32), 127), " ")
 _TYPOGRAPHIC_APOSTROPHES: Final = {0x2018: "'", 0x2019: "'"}
-# After folding: letters and digits stay, apostrophes go (`NANDO'S`), `&` is a
-# word, everything else separates words.
-_WORD_CHARACTERS: Final = {
-    code: None if chr(code) in "'`" else " AND " if chr(code) == "&" else " "
-    for code in range(128)
-    if not ("A" <= chr(code) <= "Z" or "0" <= chr(code) <= "9")
-}
+# After folding (ASCII): letters and digits stay, apostrophes go (`NANDO'S`), `&` is
+# a word, everything else separates words. A byte table: `bytes.translate` is a plain
+# array lookup, `str.translate` a dictionary lookup a character.
+_APOSTROPHES: Final = b"'`"
+_WORD_BYTES: Final = bytes(
+    code if (65 <= code <= 90 or 48 <= code <= 57) else 32 for code in range(256)
+)
 # Words repeat from descriptor to descriptor: each is judged once.
 _WORD_CACHE_SIZE: Final = 131_072
 ACCEPTOR_LAYOUT_LENGTH: Final = 40
@@ -105,11 +105,16 @@ def is_reference(token: str) -> bool:
     """
     digits = sum(char in "0123456789" for char in token)
     if digits == 0:
-        return len(token) >= 4 and not token.strip("X")
+        return _is_card_mask(token)
     if _DATE_TOKEN.fullmatch(token):
         return True
     letters = sum("A" <= char <= "Z" for char in token)
     return digits >= letters or letters <= 1
+
+
+def _is_card_mask(token: str) -> bool:
+    """`XXXX`, `XXXXXX`: the hidden digits of a card number."""
+    return len(token) >= 4 and not token.strip("X")
 
 
 def _drop_branch_number(token: str) -> str:
@@ -124,14 +129,20 @@ def _drop_branch_number(token: str) -> str:
     return match.group(1) or match.group(2)
 
 
-@lru_cache(maxsize=_WORD_CACHE_SIZE)
 def _kept_word(token: str) -> str | None:
     """The word without a glued store number, or None for a reference."""
+    if token.isalpha():  # most words: no digits, so no store number to drop
+        return None if _is_card_mask(token) else token
+    return _kept_word_with_digits(token)
+
+
+@lru_cache(maxsize=_WORD_CACHE_SIZE)
+def _kept_word_with_digits(token: str) -> str | None:
     return None if is_reference(token) else _drop_branch_number(token)
 
 
 def _rewrite(tokens: _Phrase, table: dict[str, tuple[tuple[_Phrase, _Phrase], ...]]) -> _Phrase:
-    if table.keys().isdisjoint(tokens):
+    if not any(token in table for token in tokens):
         return tokens
     out: list[str] = []
     i = 0
@@ -150,7 +161,8 @@ def _rewrite(tokens: _Phrase, table: dict[str, tuple[tuple[_Phrase, _Phrase], ..
 def _kept_words(raw: list[str]) -> _Phrase:
     """The words left once dates, amounts, references and store numbers are gone."""
     if _CONTEXTUAL.isdisjoint(raw):  # no month or currency: each word on its own
-        return tuple(word for word in map(_kept_word, raw) if word is not None)
+        kept_words = [_kept_word(token) for token in raw]
+        return tuple([word for word in kept_words if word is not None])
     kept: list[str] = []
     last = len(raw) - 1
     for number, token in enumerate(raw):
@@ -183,7 +195,15 @@ def descriptor_tokens(text: str) -> _Phrase:
     folded = _fold(text)
     if "*" in folded:
         folded = _PROCESSOR.sub(" ", folded)
-    return _clean(_kept_words(folded.translate(_WORD_CHARACTERS).split()))
+    return _clean(_kept_words(_split_words(folded)))
+
+
+def _split_words(folded: str) -> list[str]:
+    """The words of folded (ASCII) text: runs of letters and digits, apostrophes
+    dropped, `&` a word of its own (`AND`)."""
+    if "&" in folded:
+        folded = folded.replace("&", " AND ")
+    return folded.encode("ascii").translate(_WORD_BYTES, _APOSTROPHES).decode("ascii").split()
 
 
 def card_acceptor_name(descriptor: str) -> str:

@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import Final, final
 
 from services.vendor_matching.lexicon import COMMON_WORDS, GENERIC_WORDS
 from services.vendor_matching.similarity import (
@@ -86,11 +86,18 @@ class _Form:
 _Hit = tuple[float, int, bool]
 
 
-class Evidence(NamedTuple):
-    """A vendor's score for a descriptor and whether it may be accepted without a person."""
+@final
+class Evidence:
+    """A vendor's score for a descriptor and whether it may be accepted without a person.
 
-    score: float
-    conclusive: bool
+    A plain class, not a named tuple: compiled, making one is a C call, not a Python one.
+    """
+
+    __slots__ = ("conclusive", "score")
+
+    def __init__(self, score: float, conclusive: bool) -> None:
+        self.score = score
+        self.conclusive = conclusive
 
 
 # A descriptor word that stands for a vendor word: how similar, and whether the
