@@ -227,11 +227,12 @@ class TextIndex:
         """
         if not allowed_typos(len(word)):
             return []
-        candidates = {
-            token
-            for variant in deletion_neighbourhood(word)
-            for token in self._near.get(variant, ())
-        }
+        near = self._near
+        # The variants are looked up as they are cut, not gathered in a set first:
+        # this runs for every new word, and most variants find nothing.
+        candidates = set(near.get(word, ()))
+        for cut in range(len(word)):
+            candidates.update(near.get(word[:cut] + word[cut + 1 :], ()))
         scored = ((token, typo_similarity(word, token)) for token in sorted(candidates))
         return [(token, similarity) for token, similarity in scored if similarity > 0.0]
 
