@@ -369,14 +369,14 @@ class MatchingEngine:
 
     def _explain_own(self, own: frozenset[str], tokens: tuple[str, ...]) -> list[bool]:
         """Which words stand for one of the vendor's own, alone or with the next."""
-        lookup = self._text.lookup
+        text = self._text
         count = len(tokens)
         explained = [False] * count
         for number, token in enumerate(tokens):
-            if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
+            if number + 1 < count and _stands_for_own(text.lookup(token + tokens[number + 1]), own):
                 explained[number] = explained[number + 1] = True
             elif not explained[number]:
-                explained[number] = token in own or any(w in own for w, _, _ in lookup(token))
+                explained[number] = token in own or any(w in own for w, _, _ in text.lookup(token))
         return explained
 
     def _cut_word(self, token: str) -> bool:

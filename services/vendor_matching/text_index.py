@@ -21,8 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Final, final
+from typing import Final, TypeVar, final
 
 from services.vendor_matching.lexicon import COMMON_WORDS, GENERIC_WORDS
 from services.vendor_matching.similarity import (
@@ -69,6 +68,7 @@ SURE_TYPO_LENGTH: Final = 8
 _LOOKUP_CACHE_SIZE: Final = 65_536
 
 _Tokens = tuple[str, ...]
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,14 @@ class Evidence:
 # A descriptor word that stands for a vendor word: how similar, and whether the
 # resemblance is more than a slip in a short word.
 _Found = tuple[str, float, bool]
+
+
+def _remember(memo: dict[str, _V], word: str, value: _V) -> None:
+    """Keep a word's answer, starting the memo afresh when it is full: words repeat,
+    so the few thousand in use are soon back, and memory stays bounded."""
+    if len(memo) >= _LOOKUP_CACHE_SIZE:
+        memo.clear()
+    memo[word] = value
 
 
 def _word_factor(token: str) -> float:
@@ -177,8 +185,10 @@ class TextIndex:
             (form.vendor_id, tuple(zip(form.tokens, form.weights, strict=True)), form.total)
             for form in self._forms
         )
-        self.lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
-        self.analyse = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._analyse)
+        # Per-word memos: plain dictionaries, not `lru_cache`, whose call and
+        # bookkeeping cost more than a compiled dictionary lookup on the hot path.
+        self._found: dict[str, tuple[_Found, ...]] = {}
+        self._analysed: dict[str, tuple[tuple[_Found, ...], float]] = {}
 
     @property
     def form_count(self) -> int:
@@ -186,8 +196,8 @@ class TextIndex:
 
     def cache_clear(self) -> None:
         """Forget the remembered word lookups (for measuring)."""
-        self.lookup.cache_clear()
-        self.analyse.cache_clear()
+        self._found.clear()
+        self._analysed.clear()
 
     def words_by_vendor(self) -> dict[str, frozenset[str]]:
         """Every word of each vendor's names and aliases."""
@@ -199,6 +209,22 @@ class TextIndex:
     def begins_a_word(self, word: str) -> bool:
         """Whether `word` may be a vendor word cut short (`CONNE` for `CONNECTION`)."""
         return word in self._prefixes
+
+    def lookup(self, word: str) -> tuple[_Found, ...]:
+        """Vendor words that `word` may stand for, with their similarity (remembered)."""
+        found = self._found.get(word)
+        if found is None:
+            found = self._lookup(word)
+            _remember(self._found, word, found)
+        return found
+
+    def analyse(self, word: str) -> tuple[tuple[_Found, ...], float]:
+        """The vendor words a descriptor word may stand for, and its weight (remembered)."""
+        analysed = self._analysed.get(word)
+        if analysed is None:
+            analysed = self._analyse(word)
+            _remember(self._analysed, word, analysed)
+        return analysed
 
     def _lookup(self, word: str) -> tuple[_Found, ...]:
         """Vendor words that `word` may stand for, with their similarity."""
@@ -269,9 +295,8 @@ class TextIndex:
         hits: dict[str, _Hit] = {}
         weights: list[float] = []
         count = len(tokens)
-        analyse, lookup = self.analyse, self.lookup
         for start in range(count):
-            matches, weight = analyse(tokens[start])
+            matches, weight = self.analyse(tokens[start])
             weights.append(weight)
             mask = 1 << start
             joined = tokens[start]
@@ -279,7 +304,7 @@ class TextIndex:
                 if end > start:
                     joined += tokens[end]
                     mask |= 1 << end
-                    matches = lookup(joined)
+                    matches = self.lookup(joined)
                 for token, similarity, sure in matches:
                     known = hits.get(token)
                     if known is None or similarity > known[0]:
