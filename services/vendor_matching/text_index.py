@@ -66,6 +66,9 @@ FREQUENT_WORD_SHARE: Final = 0.01
 # vendor's (`PETROS` and `PEDROS`, `CANSA` and `CANVA`) may be another word.
 SURE_TYPO_LENGTH: Final = 8
 _LOOKUP_CACHE_SIZE: Final = 65_536
+# The typo search first checks a word's first and last letters against the indexed
+# variants' (no shorter than MIN_TYPO_LENGTH - 1).
+_END_LENGTH: Final = MIN_TYPO_LENGTH - 1
 
 _Tokens = tuple[str, ...]
 _V = TypeVar("_V")
@@ -181,6 +184,8 @@ class TextIndex:
                     near.setdefault(variant, []).append(token)
         self._prefixes = {prefix: tuple(tokens) for prefix, tokens in prefixes.items()}
         self._near = {variant: tuple(tokens) for variant, tokens in near.items()}
+        self._near_heads = frozenset(variant[:_END_LENGTH] for variant in near)
+        self._near_tails = frozenset(variant[-_END_LENGTH:] for variant in near)
         self._rows = tuple(
             (form.vendor_id, tuple(zip(form.tokens, form.weights, strict=True)), form.total)
             for form in self._forms
@@ -256,11 +261,30 @@ class TextIndex:
         near = self._near
         # The variants are looked up as they are cut, not gathered in a set first:
         # this runs for every new word, and most variants find nothing.
-        candidates = set(near.get(word, ()))
-        for cut in range(len(word)):
+        candidates: set[str] = set()
+        whole, cuts = self._typo_cuts(word)
+        if whole:
+            candidates.update(near.get(word, ()))
+        for cut in cuts:
             candidates.update(near.get(word[:cut] + word[cut + 1 :], ()))
         scored = ((token, typo_similarity(word, token)) for token in sorted(candidates))
         return [(token, similarity) for token, similarity in scored if similarity > 0.0]
+
+    def _typo_cuts(self, word: str) -> tuple[bool, range]:
+        """Whether the word itself, and which of its one-letter deletions, may be an
+        indexed variant.
+
+        A deletion after the first four letters keeps them, one before the last four
+        keeps those: when no indexed variant begins (or ends) like the word, only the
+        deletions within its first (or last) four letters are worth looking up. Most
+        new words are runs of descriptor words, and this spares most of their lookups.
+        """
+        length = len(word)
+        head_known = word[:_END_LENGTH] in self._near_heads
+        tail_known = word[-_END_LENGTH:] in self._near_tails
+        first = 0 if tail_known else max(0, length - _END_LENGTH)
+        last = length if head_known else min(_END_LENGTH, length)
+        return head_known and tail_known, range(first, last)
 
     def _split(self, word: str) -> list[tuple[str, float]]:
         """A short name glued from two vendor words (`SANLAMLIFE`) or padded with a
