@@ -114,6 +114,13 @@ def _says_kind_of_outlet(token: str) -> bool:
     return len(token) <= _MAX_STUB_LENGTH or token in FORMAT_WORDS or is_format_word_typo(token)
 
 
+def _candidate(vendor_id: str, confidence: int) -> Candidate:
+    """`Candidate(vendor_id, confidence)`, made as the named tuple's own `__new__` makes
+    it but without calling that Python function, a frame that costs compiled code more
+    than ranking the few scored vendors does."""
+    return tuple.__new__(Candidate, (vendor_id, confidence))
+
+
 def _certain(vendor_id: str, method: MatchMethod) -> MatchResult:
     """The answer naming a vendor for certain."""
     return MatchResult(vendor_id, method, 100, (Candidate(vendor_id, 100),))
@@ -312,7 +319,7 @@ class MatchingEngine:
         for negated, vendor_id in order:
             if len(ranked) >= settings.max_candidates and -negated < close:
                 break
-            ranked.append(Candidate(vendor_id, -negated))
+            ranked.append(_candidate(vendor_id, -negated))
         return ranked
 
     def _conclusive(
