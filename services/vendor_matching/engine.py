@@ -114,6 +114,13 @@ def _says_kind_of_outlet(token: str) -> bool:
     return len(token) <= _MAX_STUB_LENGTH or token in FORMAT_WORDS or is_format_word_typo(token)
 
 
+def _candidate(vendor_id: str, confidence: int) -> Candidate:
+    """`Candidate(vendor_id, confidence)`, made as the named tuple's own `__new__` makes
+    it but without calling that Python function, a frame that costs compiled code more
+    than ranking the few scored vendors does."""
+    return tuple.__new__(Candidate, (vendor_id, confidence))
+
+
 def _certain(vendor_id: str, method: MatchMethod) -> MatchResult:
     """The answer naming a vendor for certain."""
     return MatchResult(vendor_id, method, 100, (Candidate(vendor_id, 100),))
@@ -312,7 +319,7 @@ class MatchingEngine:
         for negated, vendor_id in order:
             if len(ranked) >= settings.max_candidates and -negated < close:
                 break
-            ranked.append(Candidate(vendor_id, -negated))
+            ranked.append(_candidate(vendor_id, -negated))
         return ranked
 
     def _conclusive(
@@ -369,14 +376,14 @@ class MatchingEngine:
 
     def _explain_own(self, own: frozenset[str], tokens: tuple[str, ...]) -> list[bool]:
         """Which words stand for one of the vendor's own, alone or with the next."""
-        lookup = self._text.lookup
+        text = self._text
         count = len(tokens)
         explained = [False] * count
         for number, token in enumerate(tokens):
-            if number + 1 < count and _stands_for_own(lookup(token + tokens[number + 1]), own):
+            if number + 1 < count and _stands_for_own(text.lookup(token + tokens[number + 1]), own):
                 explained[number] = explained[number + 1] = True
             elif not explained[number]:
-                explained[number] = token in own or any(w in own for w, _, _ in lookup(token))
+                explained[number] = token in own or any(w in own for w, _, _ in text.lookup(token))
         return explained
 
     def _cut_word(self, token: str) -> bool:

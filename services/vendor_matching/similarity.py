@@ -39,10 +39,30 @@ def allowed_typos(length: int) -> int:
     return 1 if length < TWO_TYPO_LENGTH else 2
 
 
+def _without_common_ends(a: str, b: str) -> tuple[str, str]:
+    """Both words without the letters they begin and end with alike.
+
+    An optimal alignment matches those letters to each other (no edit, and no swap,
+    can straddle them), so the distance is that of what is left: a slip of the
+    finger leaves a letter or two, and the alignment table shrinks to a few cells.
+    """
+    shorter = min(len(a), len(b))
+    start = 0
+    while start < shorter and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shorter - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    return a[start : len(a) - end], b[start : len(b) - end]
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance (transpositions count once), capped at limit+1."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    a, b = _without_common_ends(a, b)
+    if not a or not b:
+        return min(len(a) + len(b), limit + 1)
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, start=1):

@@ -21,8 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Final, final
+from typing import Final, TypeVar, final
 
 from services.vendor_matching.lexicon import COMMON_WORDS, GENERIC_WORDS
 from services.vendor_matching.similarity import (
@@ -67,8 +66,12 @@ FREQUENT_WORD_SHARE: Final = 0.01
 # vendor's (`PETROS` and `PEDROS`, `CANSA` and `CANVA`) may be another word.
 SURE_TYPO_LENGTH: Final = 8
 _LOOKUP_CACHE_SIZE: Final = 65_536
+# The typo search first checks a word's first and last letters against the indexed
+# variants' (no shorter than MIN_TYPO_LENGTH - 1).
+_END_LENGTH: Final = MIN_TYPO_LENGTH - 1
 
 _Tokens = tuple[str, ...]
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,14 @@ class Evidence:
 # A descriptor word that stands for a vendor word: how similar, and whether the
 # resemblance is more than a slip in a short word.
 _Found = tuple[str, float, bool]
+
+
+def _remember(memo: dict[str, _V], word: str, value: _V) -> None:
+    """Keep a word's answer, starting the memo afresh when it is full: words repeat,
+    so the few thousand in use are soon back, and memory stays bounded."""
+    if len(memo) >= _LOOKUP_CACHE_SIZE:
+        memo.clear()
+    memo[word] = value
 
 
 def _word_factor(token: str) -> float:
@@ -173,12 +184,16 @@ class TextIndex:
                     near.setdefault(variant, []).append(token)
         self._prefixes = {prefix: tuple(tokens) for prefix, tokens in prefixes.items()}
         self._near = {variant: tuple(tokens) for variant, tokens in near.items()}
+        self._near_heads = frozenset(variant[:_END_LENGTH] for variant in near)
+        self._near_tails = frozenset(variant[-_END_LENGTH:] for variant in near)
         self._rows = tuple(
             (form.vendor_id, tuple(zip(form.tokens, form.weights, strict=True)), form.total)
             for form in self._forms
         )
-        self.lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
-        self.analyse = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._analyse)
+        # Per-word memos: plain dictionaries, not `lru_cache`, whose call and
+        # bookkeeping cost more than a compiled dictionary lookup on the hot path.
+        self._found: dict[str, tuple[_Found, ...]] = {}
+        self._analysed: dict[str, tuple[tuple[_Found, ...], float]] = {}
 
     @property
     def form_count(self) -> int:
@@ -186,8 +201,8 @@ class TextIndex:
 
     def cache_clear(self) -> None:
         """Forget the remembered word lookups (for measuring)."""
-        self.lookup.cache_clear()
-        self.analyse.cache_clear()
+        self._found.clear()
+        self._analysed.clear()
 
     def words_by_vendor(self) -> dict[str, frozenset[str]]:
         """Every word of each vendor's names and aliases."""
@@ -199,6 +214,22 @@ class TextIndex:
     def begins_a_word(self, word: str) -> bool:
         """Whether `word` may be a vendor word cut short (`CONNE` for `CONNECTION`)."""
         return word in self._prefixes
+
+    def lookup(self, word: str) -> tuple[_Found, ...]:
+        """Vendor words that `word` may stand for, with their similarity (remembered)."""
+        found = self._found.get(word)
+        if found is None:
+            found = self._lookup(word)
+            _remember(self._found, word, found)
+        return found
+
+    def analyse(self, word: str) -> tuple[tuple[_Found, ...], float]:
+        """The vendor words a descriptor word may stand for, and its weight (remembered)."""
+        analysed = self._analysed.get(word)
+        if analysed is None:
+            analysed = self._analyse(word)
+            _remember(self._analysed, word, analysed)
+        return analysed
 
     def _lookup(self, word: str) -> tuple[_Found, ...]:
         """Vendor words that `word` may stand for, with their similarity."""
@@ -227,13 +258,33 @@ class TextIndex:
         """
         if not allowed_typos(len(word)):
             return []
-        candidates = {
-            token
-            for variant in deletion_neighbourhood(word)
-            for token in self._near.get(variant, ())
-        }
+        near = self._near
+        # The variants are looked up as they are cut, not gathered in a set first:
+        # this runs for every new word, and most variants find nothing.
+        candidates: set[str] = set()
+        whole, cuts = self._typo_cuts(word)
+        if whole:
+            candidates.update(near.get(word, ()))
+        for cut in cuts:
+            candidates.update(near.get(word[:cut] + word[cut + 1 :], ()))
         scored = ((token, typo_similarity(word, token)) for token in sorted(candidates))
         return [(token, similarity) for token, similarity in scored if similarity > 0.0]
+
+    def _typo_cuts(self, word: str) -> tuple[bool, range]:
+        """Whether the word itself, and which of its one-letter deletions, may be an
+        indexed variant.
+
+        A deletion after the first four letters keeps them, one before the last four
+        keeps those: when no indexed variant begins (or ends) like the word, only the
+        deletions within its first (or last) four letters are worth looking up. Most
+        new words are runs of descriptor words, and this spares most of their lookups.
+        """
+        length = len(word)
+        head_known = word[:_END_LENGTH] in self._near_heads
+        tail_known = word[-_END_LENGTH:] in self._near_tails
+        first = 0 if tail_known else max(0, length - _END_LENGTH)
+        last = length if head_known else min(_END_LENGTH, length)
+        return head_known and tail_known, range(first, last)
 
     def _split(self, word: str) -> list[tuple[str, float]]:
         """A short name glued from two vendor words (`SANLAMLIFE`) or padded with a
@@ -268,9 +319,8 @@ class TextIndex:
         hits: dict[str, _Hit] = {}
         weights: list[float] = []
         count = len(tokens)
-        analyse, lookup = self.analyse, self.lookup
         for start in range(count):
-            matches, weight = analyse(tokens[start])
+            matches, weight = self.analyse(tokens[start])
             weights.append(weight)
             mask = 1 << start
             joined = tokens[start]
@@ -278,7 +328,7 @@ class TextIndex:
                 if end > start:
                     joined += tokens[end]
                     mask |= 1 << end
-                    matches = lookup(joined)
+                    matches = self.lookup(joined)
                 for token, similarity, sure in matches:
                     known = hits.get(token)
                     if known is None or similarity > known[0]:
