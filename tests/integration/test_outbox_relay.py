@@ -211,6 +211,7 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         await processor.process([_record(TOPIC, n, change) for n, change in enumerate(changes)])
         assert handed == [ids]
     finally:
+        await processor.close()
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
