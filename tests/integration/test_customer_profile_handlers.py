@@ -21,7 +21,6 @@ from contracts.loyalty import (
     PointsPosted,
     ProfileChanged,
     TransactionEnriched,
-    VendorChanged,
 )
 from contracts.vendor_gateway import RedemptionDecided
 from services.customer_profile import handlers
@@ -31,6 +30,7 @@ from shared.db.engine import create_engine, runtime_url
 from shared.messaging.uow import Handler, Inbound, UnitOfWork
 from shared.settings import PlatformSettings, service_settings
 from tests.support import messages as m
+from tests.support.contracts import vendor_changed
 from tests.support.db import fetch
 
 pytestmark = pytest.mark.integration
@@ -401,20 +401,6 @@ async def test_the_last_known_balance_is_kept_and_an_older_one_ignored(
     assert await _activity(pg_admin_url, customer) == []  # balance moves are not activity
 
 
-def _vendor(vendor_id: str, name: str, at: datetime) -> VendorChanged:
-    return VendorChanged(
-        message_id=m.new_id("vendor"),
-        sent_at=at,
-        vendor_id=vendor_id,
-        name=name,
-        category="online",
-        partner=True,
-        accepts_redemptions=True,
-        active=True,
-        changed_at=at,
-    )
-
-
 async def test_an_afrikaans_customer_reads_the_history_in_afrikaans(
     engine: AsyncEngine, pg_admin_url: str
 ) -> None:
@@ -424,7 +410,12 @@ async def test_an_afrikaans_customer_reads_the_history_in_afrikaans(
         engine,
         handlers.update_vendors,
         handlers.VENDOR_TOPIC,
-        [_vendor(vendor_id, "Takealot", T0 + timedelta(days=1)), _vendor(vendor_id, "Old", T0)],
+        [
+            vendor_changed(
+                vendor_id, name="Takealot", category="online", at=T0 + timedelta(days=1)
+            ),
+            vendor_changed(vendor_id, name="Old", category="online", at=T0),
+        ],
     )
     await apply(
         engine,

@@ -6,7 +6,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -22,6 +21,7 @@ from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import BatchProcessor, DeadLetter
 from shared.messaging.relay import OutboxRelay, relay_lock_key
 from shared.messaging.uow import Inbound, Subscription, UnitOfWork
+from tests.support.contracts import vendor_changed
 from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
@@ -198,7 +198,7 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         publish_soon=lambda ids: handed.append(list(ids)),
     )
     try:
-        changes = [_vendor_changed(f"v{n}") for n in range(3)]
+        changes = [vendor_changed(f"v{n}") for n in range(3)]
         await processor.process([_record(TOPIC, n, change) for n, change in enumerate(changes)])
         ids = [change.message_id for change in changes]
         assert handed == [ids]
@@ -235,7 +235,7 @@ async def test_a_lane_keeps_its_connection_and_survives_losing_it(pg_admin_url: 
         dead_letters=_NoDeadLetters(),
     )
     try:
-        changes = [_vendor_changed(f"v{n}") for n in range(3)]
+        changes = [vendor_changed(f"v{n}") for n in range(3)]
         await processor.process([_record(TOPIC, 0, changes[0])])
         await processor.process([_record(TOPIC, 1, changes[1])])
         assert pids[0] == pids[1]  # one connection from batch to batch
@@ -260,21 +260,6 @@ PROMPT = "loyalty.redemption.decided.v1"
 class _NoDeadLetters:
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         raise AssertionError(f"dead-lettered: {[letter.reason for letter in letters]}")
-
-
-def _vendor_changed(vendor_id: str) -> VendorChanged:
-    at = datetime.now(UTC)
-    return VendorChanged(
-        message_id=f"vendor-{uuid.uuid4().hex}",
-        sent_at=at,
-        vendor_id=vendor_id,
-        name=vendor_id,
-        category="online",
-        partner=True,
-        accepts_redemptions=True,
-        active=True,
-        changed_at=at,
-    )
 
 
 def _record(topic: str, offset: int, message: VendorChanged) -> ConsumerRecord[bytes, bytes]:

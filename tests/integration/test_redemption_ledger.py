@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.loyalty import BalanceChanged, PointsPosted, ProfileChanged, VendorChanged
+from contracts.loyalty import BalanceChanged, PointsPosted, ProfileChanged
 from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import handlers
 from services.redemption.app import definition
@@ -25,6 +25,7 @@ from services.redemption.decisions import BALANCE_TOPIC, DECIDED_TOPIC, Decider
 from shared.cli import runtime_passwords
 from shared.db.engine import create_engine, runtime_role
 from shared.messaging.uow import Inbound, Outgoing, UnitOfWork
+from tests.support.contracts import vendor_changed
 
 pytestmark = pytest.mark.integration
 
@@ -74,14 +75,6 @@ def profile(customer: str, *, version: int = 1, member: bool = True, language: s
     )  # fmt: skip
 
 
-def vendor_changed(vendor_id: str, *, accepts: bool = True, at: datetime = NOW) -> VendorChanged:
-    return VendorChanged(
-        message_id=f"vendor:{vendor_id}:{at.timestamp()}", sent_at=NOW, vendor_id=vendor_id,
-        name="Test vendor", category="groceries", partner=True, accepts_redemptions=accepts,
-        active=True, changed_at=at,
-    )  # fmt: skip
-
-
 def posting(customer: str, points: int, *, expires: date | None = LATER,
             reverses: str | None = None, kind: str | None = None) -> PointsPosted:  # fmt: skip
     posting_id = f"post:{uuid.uuid4().hex}"
@@ -125,7 +118,7 @@ async def decide(engine: AsyncEngine, *requests: RedemptionRequested) -> list[Re
 async def member(engine: AsyncEngine, vendor_id: str, **kwargs: Any) -> str:
     customer = new_customer()
     await apply(engine, handlers.record_profiles, profile(customer, **kwargs))
-    await apply(engine, handlers.record_vendors, vendor_changed(vendor_id))
+    await apply(engine, handlers.record_vendors, vendor_changed(vendor_id, at=NOW))
     return customer
 
 
@@ -362,7 +355,7 @@ async def test_declines_say_why_in_the_customers_language(ledger: AsyncEngine, v
     zulu = await member(ledger, vendor, language="zu")  # no Zulu texts yet: English
     closed = await member(ledger, vendor, status="closed")
     refusing = f"{vendor}-no"
-    await apply(ledger, handlers.record_vendors, vendor_changed(refusing, accepts=False))
+    await apply(ledger, handlers.record_vendors, vendor_changed(refusing, accepts=False, at=NOW))
     stranger = new_customer()
 
     published = await apply(
