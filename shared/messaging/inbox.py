@@ -29,27 +29,19 @@ def payload_hash(canonical: bytes) -> bytes:
 
 
 async def claim(conn: AsyncConnection, schema: str, claims: Sequence[Claim]) -> ClaimResult:
-    """Record the messages as processed, set-based; tell which were seen before."""
+    """Record the messages as processed, set-based; tell which were seen before.
+
+    One INSERT in the usual case, where every message is new; only when some were in the
+    inbox already does a second statement read their stored hashes (a redelivery).
+    The claims' (topic, message_id) must be distinct (the consumer drops in-batch repeats).
+    """
     if not claims:
         return ClaimResult([], [], [])
-    rows = await conn.execute(
+    inserted = await conn.execute(
         text(
-            f"""
-WITH incoming AS (
-    SELECT * FROM unnest(CAST(:t AS text[]), CAST(:m AS text[]), CAST(:h AS bytea[]))
-        WITH ORDINALITY AS i(topic, message_id, payload_hash, ord)
-), ins AS (
-    INSERT INTO "{schema}".inbox (topic, message_id, payload_hash)
-    SELECT topic, message_id, payload_hash FROM incoming
-    ON CONFLICT DO NOTHING
-    RETURNING topic, message_id
-)
-SELECT i.ord, ins.message_id IS NOT NULL AS fresh, e.payload_hash = i.payload_hash AS same
-FROM incoming i
-LEFT JOIN ins ON ins.topic = i.topic AND ins.message_id = i.message_id
-LEFT JOIN "{schema}".inbox e ON e.topic = i.topic AND e.message_id = i.message_id
-ORDER BY i.ord
-"""
+            f'INSERT INTO "{schema}".inbox (topic, message_id, payload_hash) '
+            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:m AS text[]), CAST(:h AS bytea[])) "
+            "ON CONFLICT DO NOTHING RETURNING topic, message_id"
         ),
         {
             "t": [c.topic for c in claims],
@@ -57,12 +49,25 @@ ORDER BY i.ord
             "h": [c.payload_hash for c in claims],
         },
     )
+    new = {(r.topic, r.message_id) for r in inserted}
+    if len(new) == len(claims):
+        return ClaimResult(list(range(len(claims))), [], [])
+    seen = [c for c in claims if (c.topic, c.message_id) not in new]
+    stored = await conn.execute(
+        text(
+            f'SELECT topic, message_id, payload_hash FROM "{schema}".inbox '
+            "WHERE (topic, message_id) IN "
+            "(SELECT * FROM unnest(CAST(:t AS text[]), CAST(:m AS text[])))"
+        ),
+        {"t": [c.topic for c in seen], "m": [c.message_id for c in seen]},
+    )
+    hashes = {(r.topic, r.message_id): bytes(r.payload_hash) for r in stored}
     result = ClaimResult([], [], [])
-    for ordinal, fresh, same in rows:
-        index = ordinal - 1
-        if fresh:
+    for index, c in enumerate(claims):
+        key = (c.topic, c.message_id)
+        if key in new:
             result.fresh.append(index)
-        elif same:
+        elif hashes.get(key) == c.payload_hash:
             result.duplicates.append(index)
         else:
             result.conflicts.append(index)
