@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.redemption.domain import Lot, LotBook, Owner, UsableLots
+from services.redemption.domain import Lot, LotBook, Owner, UsableLots, expiry_order
 from services.redemption.tables import SCHEMA
 
 
@@ -232,7 +232,6 @@ SELECT o.customer_no, o.currency, 'count', NULL, NULL, (
       AND (expires_at >= :d OR expires_at IS NULL)
 ), NULL, NULL
 FROM owners o
-ORDER BY customer_no, currency, kind, expires_at, lot_id
 """
 
 
@@ -263,7 +262,10 @@ async def lot_summaries(
             due[owner].append((r.expires_at, r.points))
         else:
             count[owner] = r.points
-    return {o: UsableLots(tuple(first[o]), count[o], tuple(due[o])) for o in wanted}
+    return {
+        o: UsableLots(tuple(sorted(first[o], key=expiry_order)), count[o], tuple(sorted(due[o])))
+        for o in wanted
+    }
 
 
 async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) -> None:
