@@ -73,9 +73,8 @@ async def apply_postings(
             lot = NewLot(*owner, posting.posting_id, posting.points,
                          posting.points - repaid, posting.expires_at)  # fmt: skip
             new_lots.append(lot)
-            (unwritten if owner in clawing else opened).setdefault(owner, []).append(
-                lot.unwritten()
-            )
+            by_owner = unwritten if owner in clawing else opened
+            by_owner.setdefault(owner, []).append(lot.unwritten())
         else:
             if owner in unwritten:
                 # A credit earlier in this batch: its lot must exist before it can be taken.
@@ -94,11 +93,11 @@ async def apply_postings(
             entries.append((txn_id, SHORTFALL.format(currency=posting.currency), -shortfall))
         account.balance += change
         cause = "earn" if posting.kind in {"earn", "confirmation"} else posting.kind
-        if owner in clawing:  # every lot known: nothing summarised
-            lots = UsableLots(), [*book.lots(owner), *unwritten.get(owner, ())]
+        if owner in clawing:  # every lot is in hand: nothing summarised
+            summary, lots = UsableLots(), [*book.lots(owner), *unwritten.get(owner, ())]
         else:
-            lots = summaries[owner], list(opened.get(owner, ()))
-        announced.append(_Announced(posting, change, replace(account), cause, *lots))
+            summary, lots = summaries[owner], list(opened.get(owner, ()))
+        announced.append(_Announced(posting, change, replace(account), cause, summary, lots))
     ids |= await repository.create_lots(uow.conn, new_lots, book)
     for balance_change in announced:
         balance_change.publish(uow, ids, now)
@@ -130,8 +129,8 @@ class _Announced:
     change: int
     account: Account  # as it was after the posting
     cause: str
-    summary: UsableLots  # of the account's lots before the batch, or nothing (all in `lots`)
-    lots: list[Lot]  # the rest of its usable lots after the posting; new ones without an id
+    summary: UsableLots  # of the account's lots before the batch, or empty (all in `lots`)
+    lots: list[Lot]  # the others as they are after the posting; new ones without an id yet
 
     def publish(self, uow: UnitOfWork, ids: Mapping[str, int], now: datetime) -> None:
         lots = [lot if lot.lot_id else replace(lot, lot_id=ids[lot.source]) for lot in self.lots]
