@@ -35,6 +35,16 @@ class Lot:
     source: str = ""  # what opened it: the credit's posting id
 
 
+def is_usable(lot: Lot, today: date) -> bool:
+    """Points left and not expired: usable up to and including its expiry day."""
+    return lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)
+
+
+def expiry_order(lot: Lot) -> tuple[bool, date, int]:
+    """Soonest expiry first, lots that never expire last, ties by lot id."""
+    return lot.expires_at is None, lot.expires_at or date.max, lot.lot_id
+
+
 def allocate_fifo(lots: Iterable[Lot], points: int, today: date) -> list[tuple[int, int]]:
     """(lot id, points) taken first-expiring-first, skipping expired lots.
 
@@ -42,11 +52,7 @@ def allocate_fifo(lots: Iterable[Lot], points: int, today: date) -> list[tuple[i
     """
     if points <= 0:
         raise ValueError("points to allocate must be positive")
-    usable = sorted(
-        (lot for lot in lots
-         if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)),
-        key=lambda lot: (lot.expires_at is None, lot.expires_at or date.max, lot.lot_id),
-    )  # fmt: skip
+    usable = sorted((lot for lot in lots if is_usable(lot, today)), key=expiry_order)
     taken: list[tuple[int, int]] = []
     left = points
     for lot in usable:
@@ -87,7 +93,7 @@ def next_expiries(lots: Iterable[Lot], today: date, limit: int = 3) -> list[tupl
     """
     due: dict[date, int] = {}
     for lot in lots:
-        if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at >= today:
+        if is_usable(lot, today) and lot.expires_at is not None:
             due[lot.expires_at] = due.get(lot.expires_at, 0) + lot.remaining
     return sorted(due.items())[:limit]
 
@@ -95,12 +101,44 @@ def next_expiries(lots: Iterable[Lot], today: date, limit: int = 3) -> list[tupl
 def open_lots(lots: Iterable[Lot], today: date, limit: int = 20) -> tuple[list[Lot], int]:
     """The lots still usable `today` with points left, soonest expiry first, those that never
     expire last, ties by lot id: the first `limit` of them, and how many there are in all."""
-    usable = sorted(
-        (lot for lot in lots
-         if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at >= today)),
-        key=lambda lot: (lot.expires_at is None, lot.expires_at or date.max, lot.lot_id),
-    )  # fmt: skip
+    usable = sorted((lot for lot in lots if is_usable(lot, today)), key=expiry_order)
     return usable[:limit], len(usable)
+
+
+@dataclass(frozen=True, slots=True)
+class UsableLots:
+    """What a balance change states about an account's usable lots: the first of them in
+    expiry order, how many there are, and the first expiry days with their points."""
+
+    first: tuple[Lot, ...] = ()
+    count: int = 0
+    days: tuple[tuple[date, int], ...] = ()
+
+
+def usable_lots(lots: Iterable[Lot], today: date, limit: int, days: int = 3) -> UsableLots:
+    """The summary of all of an account's lots: `limit` lots as open_lots lists them, `days`
+    days as next_expiries does."""
+    every = list(lots)
+    first, count = open_lots(every, today, limit)
+    return UsableLots(tuple(first), count, tuple(next_expiries(every, today, days)))
+
+
+def with_opened(
+    summary: UsableLots, opened: Iterable[Lot], today: date, limit: int, days: int = 3
+) -> UsableLots:
+    """The summary once `opened` lots join the lots it summarises (`limit` and `days` no more
+    than it was made with).
+
+    Exact without the lots the summary left out: opening lots removes none, so those stay
+    behind its first lots; and a day it lists has all its points, while a day after the last
+    it lists (when it lists `days` of them) stays behind those days."""
+    new = [lot for lot in opened if is_usable(lot, today)]
+    first = sorted([*summary.first, *new], key=expiry_order)[:limit]
+    due = dict(summary.days)
+    for lot in new:
+        if lot.expires_at is not None:
+            due[lot.expires_at] = due.get(lot.expires_at, 0) + lot.remaining
+    return UsableLots(tuple(first), summary.count + len(new), tuple(sorted(due.items())[:days]))
 
 
 NegativePolicy = Literal["debt", "cap"]

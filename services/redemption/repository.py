@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.redemption.domain import Lot, LotBook, Owner
+from services.redemption.domain import Lot, LotBook, Owner, UsableLots, expiry_order
 from services.redemption.tables import SCHEMA
 
 
@@ -125,11 +125,17 @@ class NewLot:
     remaining: int  # less than points when the credit repaid a debt first
     expires_at: date | None
 
+    def unwritten(self) -> Lot:
+        """The lot as the domain sees it before it is written (its id is not known yet)."""
+        return Lot(0, self.remaining, self.expires_at, self.points, self.posting_id)
 
-async def create_lots(conn: AsyncConnection, lots: Sequence[NewLot], book: LotBook) -> None:
-    """Open the lots; those of accounts the book follows join it."""
+
+async def create_lots(
+    conn: AsyncConnection, lots: Sequence[NewLot], book: LotBook
+) -> dict[str, int]:
+    """Open the lots; those of accounts the book follows join it. Returns posting id -> lot id."""
     if not lots:
-        return
+        return {}
     rows = await conn.execute(
         text(
             f'INSERT INTO "{SCHEMA}".lots (customer_no, currency, posting_id, initial_points, '
@@ -148,12 +154,15 @@ async def create_lots(conn: AsyncConnection, lots: Sequence[NewLot], book: LotBo
             "e": [lot.expires_at for lot in lots],
         },
     )
+    ids = {}
     for r in rows:
         book.add(
             (r.customer_no, r.currency),
             Lot(r.lot_id, r.remaining_points, r.expires_at, r.initial_points, r.posting_id),
             r.posting_id,
         )  # fmt: skip
+        ids[r.posting_id] = r.lot_id
+    return ids
 
 
 async def lock_open_lots(
@@ -186,6 +195,76 @@ async def lock_open_lots(
             r.posting_id,
         )  # fmt: skip
     return book
+
+
+# Each account's first usable lots and first expiry days are read along ix_lots_usable, which
+# has them in that order: a few index entries per account, however many lots it has. The
+# count reads all of the account's open lots' index entries (and no more).
+USABLE_LOTS = f"""
+WITH owners AS (
+    SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[])) AS o(customer_no, currency)
+)
+SELECT o.customer_no, o.currency, 'lot' AS kind, l.lot_id, l.initial_points,
+       l.remaining_points AS points, l.expires_at, l.posting_id
+FROM owners o CROSS JOIN LATERAL (
+    SELECT lot_id, initial_points, remaining_points, expires_at, posting_id
+    FROM "{SCHEMA}".lots
+    WHERE customer_no = o.customer_no AND currency = o.currency AND remaining_points > 0
+      AND (expires_at >= :d OR expires_at IS NULL)
+    ORDER BY expires_at, lot_id
+    LIMIT :n
+) l
+UNION ALL
+SELECT o.customer_no, o.currency, 'day', NULL, NULL, d.points, d.expires_at, NULL
+FROM owners o CROSS JOIN LATERAL (
+    SELECT expires_at, CAST(sum(remaining_points) AS bigint) AS points
+    FROM "{SCHEMA}".lots
+    WHERE customer_no = o.customer_no AND currency = o.currency AND remaining_points > 0
+      AND expires_at >= :d
+    GROUP BY expires_at
+    ORDER BY expires_at
+    LIMIT :days
+) d
+UNION ALL
+SELECT o.customer_no, o.currency, 'count', NULL, NULL, (
+    SELECT count(*) FROM "{SCHEMA}".lots
+    WHERE customer_no = o.customer_no AND currency = o.currency AND remaining_points > 0
+      AND (expires_at >= :d OR expires_at IS NULL)
+), NULL, NULL
+FROM owners o
+"""
+
+
+async def lot_summaries(
+    conn: AsyncConnection, owners: Iterable[Owner], today: date, limit: int, days: int = 3
+) -> dict[Owner, UsableLots]:
+    """These accounts' usable lots summarised (domain.usable_lots): the first `limit`, the
+    count, the first `days` expiry days; one statement, no row locks (the caller holds the
+    accounts' rows, which every writer of lots locks first)."""
+    wanted = sorted(set(owners))
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        text(USABLE_LOTS),
+        {"c": [o[0] for o in wanted], "cur": [o[1] for o in wanted], "d": today, "n": limit,
+         "days": days},
+    )  # fmt: skip
+    first: dict[Owner, list[Lot]] = {owner: [] for owner in wanted}
+    due: dict[Owner, list[tuple[date, int]]] = {owner: [] for owner in wanted}
+    count: dict[Owner, int] = {}
+    # Unpacked, not read by name: a row's attributes cost several times more (12,000 rows).
+    for customer_no, currency, kind, lot_id, starting, points, expires_at, posting_id in rows:
+        owner = (customer_no, currency)
+        if kind == "lot":
+            first[owner].append(Lot(lot_id, points, expires_at, starting, posting_id))
+        elif kind == "day":
+            due[owner].append((expires_at, points))
+        else:
+            count[owner] = points
+    return {
+        o: UsableLots(tuple(sorted(first[o], key=expiry_order)), count[o], tuple(sorted(due[o])))
+        for o in wanted
+    }
 
 
 async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) -> None:

@@ -77,6 +77,16 @@ Index(
     postgresql_where=text("remaining_points > 0"),
 )
 Index("ix_lots_expiring", lots.c.expires_at, postgresql_where=text("remaining_points > 0"))
+# A customer's open lots in the order a balance change lists them (soonest expiry first, ties
+# by lot id): its first lots and expiry days without reading the rest (0005).
+Index(
+    "ix_lots_usable",
+    lots.c.customer_no,
+    lots.c.currency,
+    lots.c.expires_at,
+    lots.c.lot_id,
+    postgresql_where=text("remaining_points > 0"),
+)
 journal_transactions = Table(
     "journal_transactions",
     metadata,
