@@ -31,7 +31,6 @@ from shared.infra.resolve import resolve_endpoints
 from shared.logs import configure
 from shared.messaging.consumer import BatchProcessor, DeadLetter, dead_letter_headers
 from shared.messaging.kafka import client_kwargs, producer_kwargs
-from shared.messaging.prefetch import PrefetchingLane
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.uow import MAIN_LANE, Subscription
 from shared.query_server import QueryServer
@@ -137,15 +136,31 @@ def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
     }
 
 
+def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
+    """How long a lane's consumer waits: the main lane for big batches, the others (someone
+    is waiting for the answer) briefly."""
+    if lane == MAIN_LANE:
+        return {
+            "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+            "batch_timeout_ms": settings.batch_timeout_ms,
+        }
+    return {
+        "fetch_max_wait_ms": settings.lane_fetch_max_wait_ms,
+        "batch_timeout_ms": settings.lane_batch_timeout_ms,
+    }
+
+
 def _subscribe_lane(
     broker: KafkaBroker,
     processor: BatchProcessor,
     settings: ServiceSettings,
     group: str,
     stop: asyncio.Event,
+    *,
+    fetch_max_wait_ms: int,
+    batch_timeout_ms: int,
 ) -> asyncio.Lock:
-    """The main lane's consumer in the service's group, through FastStream, waiting for big
-    batches; returns the lane's lock."""
+    """One consumer in the service's group for a lane's topics; returns the lane's lock."""
     consuming = asyncio.Lock()
 
     async def on_batch(message: KafkaMessage) -> None:
@@ -164,43 +179,11 @@ def _subscribe_lane(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        batch_timeout_ms=batch_timeout_ms,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         decoder=_undecoded,
     )(on_batch)
     return consuming
-
-
-def subscribe_lanes(
-    broker: KafkaBroker,
-    processors: dict[str, BatchProcessor],
-    settings: ServiceSettings,
-    group: str,
-    stop: asyncio.Event,
-    kafka: tuple[str, KafkaSecurity],
-) -> tuple[list[asyncio.Lock], list[PrefetchingLane]]:
-    """The main lane through FastStream, in big batches (its lock); a lane somebody waits on
-    (the vendor gateways' requests) keeps fetching while it applies a batch
-    (shared.messaging.prefetch)."""
-    locks = [
-        _subscribe_lane(broker, processor, settings, group, stop)
-        for name, processor in processors.items()
-        if name == MAIN_LANE
-    ]
-    prompt = [
-        PrefetchingLane(
-            processor,
-            list(processor.subscriptions),
-            bootstrap=kafka[0],
-            group=group,
-            batch_size=settings.batch_size,
-            fetch_max_wait_ms=settings.lane_fetch_max_wait_ms,
-            **client_kwargs(kafka[1]),
-        )
-        for name, processor in processors.items()
-        if name != MAIN_LANE
-    ]
-    return locks, prompt
 
 
 async def _start_query_api(
@@ -256,10 +239,17 @@ async def run_service(
         )
         for name, lane in lanes.items()
     }
-    group = settings.consumer_group or consumer_group(definition.name)
-    locks, prompt_lanes = subscribe_lanes(
-        broker, processors, settings, group, stop, (endpoints.kafka_bootstrap, security)
-    )
+    locks = [
+        _subscribe_lane(
+            broker,
+            processor,
+            settings,
+            settings.consumer_group or consumer_group(definition.name),
+            stop,
+            **lane_timing(name, settings),
+        )
+        for name, processor in processors.items()
+    ]
 
     async def ready() -> bool:
         async with engine.connect() as conn:
@@ -289,18 +279,12 @@ async def run_service(
     tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
     try:
         await broker.start()
-        lanes_running = [
-            asyncio.create_task(lane.run(stop), name=f"lane-{','.join(lane.topics)}")
-            for lane in prompt_lanes
-        ]
-        tasks += lanes_running
         log.info("%s started", definition.name)
         await stop.wait()
         log.info("%s stopping: finishing the batch in hand", definition.name)
         for lock in locks:  # the batches in hand complete and are acked
             async with lock:
                 pass
-        await asyncio.gather(*lanes_running, return_exceptions=True)  # likewise
         await broker.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:

@@ -91,6 +91,12 @@ class ServiceSettings(BaseSettings):
         description="how long the main lane waits for a batch to fill; FastStream sleeps as "
         "long again when none came, so an idle lane looks every twice this",
     )
+    lane_batch_timeout_ms: int = Field(
+        default=5,
+        ge=1,
+        description="the same for the other lanes: 50 ms made a request arriving at an idle "
+        "lane wait 50-100 ms before a fetch even looked",
+    )
     fetch_max_wait_ms: int = Field(
         default=500,
         ge=1,
@@ -101,8 +107,7 @@ class ServiceSettings(BaseSettings):
         default=10,
         ge=1,
         description="the same for the other lanes (redemption: the vendor gateways' requests), "
-        "which answer someone waiting: 500 ms cost 130 ms a hop at the median on Tansu; they "
-        "keep fetching while a batch is applied (shared.messaging.prefetch)",
+        "which answer someone waiting: 500 ms cost 130 ms a hop at the median on Tansu",
     )
     max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
     relay_batch_size: int = Field(default=1000, ge=1)
