@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from alembic import op
+from sqlalchemy import text
 
 from shared.db.engine import runtime_role
-from shared.db.reliability import append_only_sql, audit_function_sql, audit_trigger_sql
+from shared.db.reliability import (
+    append_only_sql,
+    audit_function_sql,
+    audit_rows_function_sql,
+    audit_trigger_sql,
+    statement_audit_sql,
+)
 
 
 def finish_schema(
@@ -21,3 +28,34 @@ def finish_schema(
     for table in ("audit", *append_only):
         for statement in append_only_sql(service, table, runtime_role(service)):
             op.execute(statement)
+
+
+def _audited_tables(service: str, trigger_suffix: str) -> list[str]:
+    """The service's tables that have the audit trigger `audit_<table><suffix>`."""
+    rows = op.get_bind().execute(
+        text(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND NOT t.tgisinternal "
+            "AND t.tgname = 'audit_' || c.relname || :suffix ORDER BY c.relname"
+        ),
+        {"s": service, "suffix": trigger_suffix},
+    )
+    return [r[0] for r in rows]
+
+
+def audit_by_statement(service: str) -> None:
+    """Turn every row audit trigger of the schema into statement triggers (same audit rows)."""
+    op.execute(audit_rows_function_sql(service))
+    for table in _audited_tables(service, ""):
+        for statement in statement_audit_sql(service, table):
+            op.execute(statement)
+
+
+def audit_by_row(service: str) -> None:
+    """The reverse of audit_by_statement (a downgrade)."""
+    op.execute(audit_function_sql(service))
+    for table in _audited_tables(service, "_update"):
+        for event in ("update", "delete"):
+            op.execute(f'DROP TRIGGER IF EXISTS audit_{table}_{event} ON "{service}"."{table}"')
+        op.execute(audit_trigger_sql(service, table))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from alembic import command
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from shared.cli import runtime_passwords
-from shared.db.engine import runtime_role
+from shared.db.engine import create_engine, owner_role, runtime_role
+from shared.db.migrate import MIGRATE_LOCK, alembic_config
 from tests.support.db import execute, fetch
 
 pytestmark = pytest.mark.integration
@@ -64,8 +67,97 @@ async def test_updates_and_deletes_are_audited_and_audit_rows_are_immutable(
             await execute(accrual, statement)
 
 
+async def test_a_statement_changing_many_rows_audits_each_row_as_it_was(
+    pg_admin_url: str,
+) -> None:
+    accrual = _runtime_dsn(pg_admin_url, "accrual")
+    customers = [f"AUDITMANY{i:03d}" for i in range(3)]
+    for n, customer in enumerate(customers):
+        await execute(
+            accrual,
+            "INSERT INTO accrual.customer_classes VALUES ($1, 'retail', $2, true, 'active', 1) "
+            "ON CONFLICT DO NOTHING",
+            customer,
+            f"tier{n}",
+        )
+    await execute(
+        accrual,
+        "UPDATE accrual.customer_classes SET tier = 'gold' WHERE customer_no LIKE 'AUDITMANY%'",
+    )
+    await execute(
+        accrual, "DELETE FROM accrual.customer_classes WHERE customer_no LIKE 'AUDITMANY%'"
+    )
+    rows = await fetch(
+        accrual,
+        "SELECT operation, old_row->>'customer_no' AS customer, old_row->>'tier' AS tier, "
+        "changed_by, txid FROM accrual.audit WHERE old_row->>'customer_no' LIKE 'AUDITMANY%'",
+    )
+    assert sorted((r["operation"], r["customer"], r["tier"]) for r in rows) == sorted(
+        [("UPDATE", c, f"tier{n}") for n, c in enumerate(customers)]
+        + [("DELETE", c, "gold") for c in customers]
+    )
+    assert {r["changed_by"] for r in rows} == {"accrual_app"}
+    assert len({r["txid"] for r in rows if r["operation"] == "UPDATE"}) == 1  # one statement
+
+
+async def test_audit_triggers_run_once_a_statement(pg_admin_url: str) -> None:
+    """Every audited table of every service: statement triggers for UPDATE and DELETE."""
+    triggers = await fetch(
+        pg_admin_url,
+        "SELECT n.nspname AS schema, c.relname AS table_name, t.tgname, "
+        "(t.tgtype & 1) = 1 AS per_row FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE NOT t.tgisinternal AND t.tgname LIKE 'audit%'",
+    )
+    assert triggers
+    assert [r["tgname"] for r in triggers if r["per_row"]] == []
+    audited = {(r["schema"], r["table_name"]) for r in triggers}
+    assert ("redemption", "accounts") in audited
+    assert ("customer_profile", "balances") in audited
+    for schema, table in audited:
+        names = {r["tgname"] for r in triggers if (r["schema"], r["table_name"]) == (schema, table)}
+        assert names == {f"audit_{table}_update", f"audit_{table}_delete"}, (schema, table)
+
+
 async def test_journal_tables_are_append_only_for_the_runtime_role(pg_admin_url: str) -> None:
     accrual = _runtime_dsn(pg_admin_url, "accrual")
     for statement in ("UPDATE accrual.earnings SET points = 0", "DELETE FROM accrual.earnings"):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await execute(accrual, statement)
+
+
+def _audit_trigger_kinds(sync_conn: Connection) -> set[tuple[str, bool]]:
+    rows = sync_conn.exec_driver_sql(
+        "SELECT t.tgname, (t.tgtype & 1) = 1 FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'redemption' AND c.relname = 'accounts' AND t.tgname LIKE 'audit%'"
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def _down_and_up(sync_conn: Connection) -> list[set[tuple[str, bool]]]:
+    cfg = alembic_config("redemption")
+    cfg.attributes["connection"] = sync_conn
+    sync_conn.exec_driver_sql(f'SET ROLE "{owner_role("redemption")}"')
+    sync_conn.exec_driver_sql('SET search_path = "redemption"')
+    command.downgrade(cfg, "0005")
+    down = _audit_trigger_kinds(sync_conn)
+    command.upgrade(cfg, "head")
+    up = _audit_trigger_kinds(sync_conn)
+    sync_conn.exec_driver_sql("RESET ROLE")
+    sync_conn.exec_driver_sql("RESET search_path")
+    return [down, up]
+
+
+async def test_the_statement_audit_migration_goes_down_to_row_triggers_and_up_again(
+    pg_admin_url: str,
+) -> None:
+    engine = create_engine(pg_admin_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
+            down, up = await conn.run_sync(_down_and_up)
+    finally:
+        await engine.dispose()
+    assert down == {("audit_accounts", True)}
+    assert up == {("audit_accounts_update", False), ("audit_accounts_delete", False)}
