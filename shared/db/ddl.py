@@ -20,7 +20,12 @@ from shared.db.reliability import (
 def finish_schema(
     service: str, *, audited: Iterable[str] = (), append_only: Iterable[str] = ()
 ) -> None:
-    """Audit triggers on business tables; journals and the audit table append-only."""
+    """Audit triggers on business tables; journals and the audit table append-only.
+
+    It installs row audit triggers, as it did when the first migrations were written; a
+    later migration of every service turns them into statement triggers
+    (audit_by_statement), and a new migration calling this must do the same (a test fails
+    while any row audit trigger is left)."""
     op.execute(audit_function_sql(service))
     op.execute(f'REVOKE ALL ON "{service}".alembic_version FROM "{runtime_role(service)}"')
     for table in audited:
