@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.cli import runtime_passwords
+from shared.db.engine import create_engine, runtime_role
 from shared.infra.embedded import Endpoints
 from shared.settings import SERVICES
 from tests.support.processes import ServiceProcess
@@ -24,3 +28,15 @@ def platform(endpoints: Endpoints, pg_admin_url: str) -> Iterator[dict[str, Serv
     finally:
         for process in running.values():
             process.stop()
+
+
+@pytest.fixture
+async def wallet(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
+    """The redemption schema as the service's runtime role sees it."""
+    url = make_url(pg_admin_url).set(
+        username=runtime_role("redemption"),
+        password=runtime_passwords(["redemption"])["redemption"],
+    )
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()

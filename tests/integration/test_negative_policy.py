@@ -5,22 +5,18 @@ Never silent: `loyalty verify`'s checks hold for these customers afterwards."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.loyalty import BalanceChanged, PointsPosted
 from services.redemption import handlers
 from services.redemption.domain import parse_negative_policy
 from shared import verify, verify_cli
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role
 from tests.integration.test_wallet import decide, member, request, run
 
 pytestmark = pytest.mark.integration
@@ -29,18 +25,6 @@ NOW = datetime.now(UTC)
 EXPIRES = date(NOW.year + 2, 1, 31)
 POLICIES = parse_negative_policy("points=debt, tier_points=cap")
 CAPPED = parse_negative_policy("points=cap")
-
-
-@pytest.fixture
-async def wallet(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
-    """The wallet's runtime role, as the service connects."""
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def posting(

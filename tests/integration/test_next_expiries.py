@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.loyalty import BalanceChanged, PointsPosted, ProfileChanged, VendorChanged
@@ -27,8 +26,7 @@ from services.customer_profile.cli import format_view, load_view
 from services.redemption import handlers as wallet_handlers
 from services.redemption.decisions import BALANCE_TOPIC, Decider
 from services.redemption.expiry import expire_lots, lapse_holds
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role, runtime_url
+from shared.db.engine import create_engine, runtime_url
 from shared.messaging.uow import Inbound, Outgoing, UnitOfWork
 from shared.settings import PlatformSettings, service_settings
 from tests.integration.test_customer_profile_handlers import _balance
@@ -40,17 +38,6 @@ NOW = datetime.now(UTC)
 TODAY = NOW.date()
 YESTERDAY = TODAY - timedelta(days=1)
 D1, D2, D3, D4 = (TODAY + timedelta(days=n) for n in (30, 90, 200, 400))
-
-
-@pytest.fixture
-async def wallet(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

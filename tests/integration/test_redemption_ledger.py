@@ -7,13 +7,12 @@ runtime-role connection per batch, with hand-built inbound messages.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,8 +21,6 @@ from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import handlers
 from services.redemption.app import definition
 from services.redemption.decisions import BALANCE_TOPIC, DECIDED_TOPIC, Decider
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role
 from shared.messaging.uow import Inbound, Outgoing, UnitOfWork
 from tests.support.contracts import vendor_changed
 
@@ -32,18 +29,6 @@ pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
 LATER = date(2030, 12, 31)
 SOONER = date(2029, 6, 30)
-
-
-@pytest.fixture
-async def ledger(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
-    """The redemption schema as the service's runtime role sees it."""
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -170,14 +155,14 @@ async def unbalanced_transactions(engine: AsyncEngine) -> int:
 # --- postings -----------------------------------------------------------------------------
 
 
-async def test_a_credit_opens_a_lot_and_a_balanced_journal_entry(ledger: AsyncEngine) -> None:
+async def test_a_credit_opens_a_lot_and_a_balanced_journal_entry(wallet: AsyncEngine) -> None:
     customer = new_customer()
     earned = posting(customer, 250)
-    published = await apply(ledger, handlers.apply_postings, earned)
+    published = await apply(wallet, handlers.apply_postings, earned)
 
-    assert await balance(ledger, customer) == 250
-    assert await lots(ledger, customer) == {earned.posting_id: 250}
-    assert await journal(ledger, customer) == {
+    assert await balance(wallet, customer) == 250
+    assert await lots(wallet, customer) == {earned.posting_id: 250}
+    assert await journal(wallet, customer) == {
         f"customer:{customer}:points": 250,
         "programme:issued:points": -250,
     }
@@ -187,93 +172,93 @@ async def test_a_credit_opens_a_lot_and_a_balanced_journal_entry(ledger: AsyncEn
     )  # fmt: skip
     # No hot row: the programme's side is journal entries only, never an account row.
     programme = await rows(
-        ledger, "SELECT 1 FROM redemption.accounts WHERE customer_no LIKE 'programme%'"
+        wallet, "SELECT 1 FROM redemption.accounts WHERE customer_no LIKE 'programme%'"
     )
     assert programme == []
 
 
-async def test_a_posting_is_credited_once_however_often_it_arrives(ledger: AsyncEngine) -> None:
+async def test_a_posting_is_credited_once_however_often_it_arrives(wallet: AsyncEngine) -> None:
     customer = new_customer()
     earned = posting(customer, 100)
     resent = earned.model_copy(update={"message_id": f"again:{earned.message_id}"})
-    await apply(ledger, handlers.apply_postings, earned, resent)  # twice in one batch
-    published = await apply(ledger, handlers.apply_postings, resent)  # and again later
+    await apply(wallet, handlers.apply_postings, earned, resent)  # twice in one batch
+    published = await apply(wallet, handlers.apply_postings, resent)  # and again later
 
     assert published == []
-    assert await balance(ledger, customer) == 100
-    assert await lots(ledger, customer) == {earned.posting_id: 100}
-    assert await journal(ledger, customer) == {
+    assert await balance(wallet, customer) == 100
+    assert await lots(wallet, customer) == {earned.posting_id: 100}
+    assert await journal(wallet, customer) == {
         f"customer:{customer}:points": 100,
         "programme:issued:points": -100,
     }
 
 
 async def test_a_reversal_takes_from_its_own_lot_first_then_the_first_to_expire(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     customer = new_customer()
     sooner, later = posting(customer, 40, expires=SOONER), posting(customer, 100, expires=LATER)
-    await apply(ledger, handlers.apply_postings, sooner, later)
+    await apply(wallet, handlers.apply_postings, sooner, later)
 
     reversal = posting(customer, -120, reverses=later.posting_id)
-    published = await apply(ledger, handlers.apply_postings, reversal)
+    published = await apply(wallet, handlers.apply_postings, reversal)
 
     # 100 from the lot it reverses, the other 20 from the lot that expires first.
-    assert await lots(ledger, customer) == {sooner.posting_id: 20, later.posting_id: 0}
-    assert await balance(ledger, customer) == 20
+    assert await lots(wallet, customer) == {sooner.posting_id: 20, later.posting_id: 0}
+    assert await balance(wallet, customer) == 20
     (changed,) = balance_changes(published)
     assert (changed.change, changed.balance, changed.cause) == (-120, 20, "reversal")
 
 
 async def test_a_clawback_beyond_the_lots_is_a_debt_not_a_silent_cap(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     customer = new_customer()
     earned = posting(customer, 30)
-    await apply(ledger, handlers.apply_postings, earned)
+    await apply(wallet, handlers.apply_postings, earned)
     adjustment = posting(customer, -50, kind="adjustment")
-    published = await apply(ledger, handlers.apply_postings, adjustment)
+    published = await apply(wallet, handlers.apply_postings, adjustment)
 
-    assert await balance(ledger, customer) == -20
-    assert await lots(ledger, customer) == {earned.posting_id: 0}
-    assert await journal(ledger, customer) == {
+    assert await balance(wallet, customer) == -20
+    assert await lots(wallet, customer) == {earned.posting_id: 0}
+    assert await journal(wallet, customer) == {
         f"customer:{customer}:points": -20,
         "programme:issued:points": 20,
     }
     assert balance_changes(published)[0].cause == "adjustment"
     # The next credit repays the debt first: its lot holds only what is left over.
     repay = posting(customer, 50)
-    await apply(ledger, handlers.apply_postings, repay)
-    assert await balance(ledger, customer) == 30
-    assert (await lots(ledger, customer))[repay.posting_id] == 30
+    await apply(wallet, handlers.apply_postings, repay)
+    assert await balance(wallet, customer) == 30
+    assert (await lots(wallet, customer))[repay.posting_id] == 30
 
 
 async def test_a_credit_and_its_reversal_in_one_batch_leave_no_points_in_the_lot(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     customer = new_customer()
     other = posting(customer, 10, expires=SOONER)
-    await apply(ledger, handlers.apply_postings, other)
+    await apply(wallet, handlers.apply_postings, other)
     earned = posting(customer, 60)
     reversed_ = posting(customer, -60, reverses=earned.posting_id)
-    await apply(ledger, handlers.apply_postings, earned, reversed_)
+    await apply(wallet, handlers.apply_postings, earned, reversed_)
 
-    assert await balance(ledger, customer) == 10
-    assert await lots(ledger, customer) == {other.posting_id: 10, earned.posting_id: 0}
+    assert await balance(wallet, customer) == 10
+    assert await lots(wallet, customer) == {other.posting_id: 10, earned.posting_id: 0}
 
 
 # --- redemptions --------------------------------------------------------------------------
 
 
 async def test_a_redemption_consumes_lots_first_to_expire_and_records_where_points_came_from(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
-    customer = await member(ledger, vendor)
+    customer = await member(wallet, vendor)
     later, sooner = posting(customer, 100, expires=LATER), posting(customer, 50, expires=SOONER)
-    await apply(ledger, handlers.apply_postings, later, sooner)
+    await apply(wallet, handlers.apply_postings, later, sooner)
 
     request = redeem(customer, vendor, 80)
-    published = await apply(ledger, Decider().decide_batch, request)
+    published = await apply(wallet, Decider().decide_batch, request)
 
     (decided,) = decisions(published)
     assert (decided.outcome, decided.points, decided.balance_after) == ("approved", 80, 70)
@@ -282,10 +267,10 @@ async def test_a_redemption_consumes_lots_first_to_expire_and_records_where_poin
         request.request_id, vendor, "redeem",
     )  # fmt: skip
     assert [o.key for o in published if o.topic == DECIDED_TOPIC] == [customer]
-    assert await balance(ledger, customer) == 70
-    assert await lots(ledger, customer) == {sooner.posting_id: 0, later.posting_id: 70}
+    assert await balance(wallet, customer) == 70
+    assert await lots(wallet, customer) == {sooner.posting_id: 0, later.posting_id: 70}
     allocated = await rows(
-        ledger,
+        wallet,
         "SELECT l.posting_id, a.points FROM redemption.allocations a "
         "JOIN redemption.redemptions r USING (redemption_id) "
         "JOIN redemption.lots l USING (lot_id) WHERE r.request_id = :r ORDER BY a.lot_id",
@@ -294,30 +279,30 @@ async def test_a_redemption_consumes_lots_first_to_expire_and_records_where_poin
     assert {(a.posting_id, a.points) for a in allocated} == {
         (sooner.posting_id, 50), (later.posting_id, 30),
     }  # fmt: skip
-    assert await journal(ledger, customer) == {
+    assert await journal(wallet, customer) == {
         f"customer:{customer}:points": 70,
         "programme:issued:points": -150,
         "programme:redeemed:points": 80,
     }
     (changed,) = balance_changes(published)
     assert (changed.change, changed.balance, changed.cause) == (-80, 70, "redemption")
-    assert await unbalanced_transactions(ledger) == 0
+    assert await unbalanced_transactions(wallet) == 0
 
 
 async def test_a_repeated_request_gets_the_original_decision_and_no_second_debit(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
-    customer = await member(ledger, vendor)
-    await apply(ledger, handlers.apply_postings, posting(customer, 100))
+    customer = await member(wallet, vendor)
+    await apply(wallet, handlers.apply_postings, posting(customer, 100))
     first = redeem(customer, vendor, 60, "POS-1")
     again = redeem(customer, vendor, 60, "POS-1")  # same request, a new message id
-    (original,) = decisions(await apply(ledger, Decider().decide_batch, first))
-    (repeated,) = decisions(await apply(ledger, Decider().decide_batch, again))
+    (original,) = decisions(await apply(wallet, Decider().decide_batch, first))
+    (repeated,) = decisions(await apply(wallet, Decider().decide_batch, again))
     # ... and twice in one batch.
-    both = decisions(await apply(ledger, Decider().decide_batch, again, again.model_copy(
+    both = decisions(await apply(wallet, Decider().decide_batch, again, again.model_copy(
         update={"message_id": "req:" + uuid.uuid4().hex})))  # fmt: skip
 
-    assert await balance(ledger, customer) == 40
+    assert await balance(wallet, customer) == 40
     content = original.model_dump(exclude={"message_id", "sent_at"})
     for decision in (repeated, *both):
         assert decision.model_dump(exclude={"message_id", "sent_at"}) == content
@@ -326,40 +311,40 @@ async def test_a_repeated_request_gets_the_original_decision_and_no_second_debit
 
 
 async def test_a_redelivered_message_gets_its_decision_again(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
-    customer = await member(ledger, vendor)
-    await apply(ledger, handlers.apply_postings, posting(customer, 100))
+    customer = await member(wallet, vendor)
+    await apply(wallet, handlers.apply_postings, posting(customer, 100))
     on_duplicate = next(
         s.on_duplicate for s in definition().subscriptions if s.topic == handlers.REQUESTED_TOPIC
     )
     assert on_duplicate is not None
     first = redeem(customer, vendor, 70, "POS-2")
     repeat = redeem(customer, vendor, 70, "POS-2")
-    (original,) = decisions(await apply(ledger, Decider().decide_batch, first))
-    await apply(ledger, Decider().decide_batch, repeat)
+    (original,) = decisions(await apply(wallet, Decider().decide_batch, first))
+    await apply(wallet, Decider().decide_batch, repeat)
 
     # The inbox saw both message ids before: each gets the original decision again.
     for message in (first, repeat):
-        (again,) = decisions(await apply(ledger, on_duplicate, message))
+        (again,) = decisions(await apply(wallet, on_duplicate, message))
         assert again.model_dump(exclude={"message_id", "sent_at"}) == original.model_dump(
             exclude={"message_id", "sent_at"}
         )
-    assert await balance(ledger, customer) == 30
+    assert await balance(wallet, customer) == 30
 
 
-async def test_declines_say_why_in_the_customers_language(ledger: AsyncEngine, vendor: str) -> None:
-    afrikaans = await member(ledger, vendor, language="af")
-    await apply(ledger, handlers.apply_postings, posting(afrikaans, 20))
-    not_member = await member(ledger, vendor, member=False, language="af")
-    zulu = await member(ledger, vendor, language="zu")  # no Zulu texts yet: English
-    closed = await member(ledger, vendor, status="closed")
+async def test_declines_say_why_in_the_customers_language(wallet: AsyncEngine, vendor: str) -> None:
+    afrikaans = await member(wallet, vendor, language="af")
+    await apply(wallet, handlers.apply_postings, posting(afrikaans, 20))
+    not_member = await member(wallet, vendor, member=False, language="af")
+    zulu = await member(wallet, vendor, language="zu")  # no Zulu texts yet: English
+    closed = await member(wallet, vendor, status="closed")
     refusing = f"{vendor}-no"
-    await apply(ledger, handlers.record_vendors, vendor_changed(refusing, accepts=False, at=NOW))
+    await apply(wallet, handlers.record_vendors, vendor_changed(refusing, accepts=False, at=NOW))
     stranger = new_customer()
 
     published = await apply(
-        ledger,
+        wallet,
         Decider().decide_batch,
         redeem(afrikaans, vendor, 50),
         redeem(not_member, vendor, 1),
@@ -381,18 +366,18 @@ async def test_declines_say_why_in_the_customers_language(ledger: AsyncEngine, v
     ]  # fmt: skip
     assert all(d.points == 0 for d in decisions(published))
     assert balance_changes(published) == []
-    assert await balance(ledger, afrikaans) == 20
+    assert await balance(wallet, afrikaans) == 20
     # A request for an unknown customer does not open an account for them.
-    assert await balance(ledger, stranger) is None
+    assert await balance(wallet, stranger) is None
 
 
 async def test_a_batch_decides_in_order_and_never_overdraws(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
-    one, two = await member(ledger, vendor), await member(ledger, vendor)
-    await apply(ledger, handlers.apply_postings, posting(one, 100), posting(two, 50))
+    one, two = await member(wallet, vendor), await member(wallet, vendor)
+    await apply(wallet, handlers.apply_postings, posting(one, 100), posting(two, 50))
     published = await apply(
-        ledger,
+        wallet,
         Decider().decide_batch,
         redeem(two, vendor, 30),
         redeem(one, vendor, 60),
@@ -408,35 +393,35 @@ async def test_a_batch_decides_in_order_and_never_overdraws(
         (one, "approved", 40, 0),
         (one, "declined", 0, 0),
     ]
-    assert (await balance(ledger, one), await balance(ledger, two)) == (0, 20)
-    assert sum((await lots(ledger, one)).values()) == 0
-    assert sum((await lots(ledger, two)).values()) == 20
-    assert await unbalanced_transactions(ledger) == 0
+    assert (await balance(wallet, one), await balance(wallet, two)) == (0, 20)
+    assert sum((await lots(wallet, one)).values()) == 0
+    assert sum((await lots(wallet, two)).values()) == 20
+    assert await unbalanced_transactions(wallet) == 0
 
 
-async def test_expired_lots_do_not_pay_for_a_redemption(ledger: AsyncEngine, vendor: str) -> None:
-    customer = await member(ledger, vendor)
+async def test_expired_lots_do_not_pay_for_a_redemption(wallet: AsyncEngine, vendor: str) -> None:
+    customer = await member(wallet, vendor)
     expired = posting(customer, 500, expires=NOW.date() - timedelta(days=1))
     fresh = posting(customer, 100)
-    await apply(ledger, handlers.apply_postings, expired, fresh)  # expiry has not run yet
-    (decided,) = await decide(ledger, redeem(customer, vendor, 200))
+    await apply(wallet, handlers.apply_postings, expired, fresh)  # expiry has not run yet
+    (decided,) = await decide(wallet, redeem(customer, vendor, 200))
     assert (decided.outcome, decided.reason_code) == ("declined", "insufficient_points")
-    (decided,) = await decide(ledger, redeem(customer, vendor, 100))
+    (decided,) = await decide(wallet, redeem(customer, vendor, 100))
     assert decided.outcome == "approved"
-    assert await lots(ledger, customer) == {expired.posting_id: 500, fresh.posting_id: 0}
+    assert await lots(wallet, customer) == {expired.posting_id: 500, fresh.posting_id: 0}
 
 
 # --- reference data -----------------------------------------------------------------------
 
 
 async def test_an_older_profile_never_overwrites_a_newer_one(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
     customer = new_customer()
-    await apply(ledger, handlers.record_profiles, profile(customer, version=2, language="af"))
-    await apply(ledger, handlers.record_profiles, profile(customer, version=1, member=False))
+    await apply(wallet, handlers.record_profiles, profile(customer, version=2, language="af"))
+    await apply(wallet, handlers.record_profiles, profile(customer, version=1, member=False))
     found = await rows(
-        ledger,
+        wallet,
         "SELECT preferred_language, loyalty_member, profile_version FROM redemption.customers "
         "WHERE customer_no = :c",
         c=customer,
@@ -445,14 +430,14 @@ async def test_an_older_profile_never_overwrites_a_newer_one(
 
 
 async def test_a_vendor_that_stops_accepting_points_is_declined(
-    ledger: AsyncEngine, vendor: str
+    wallet: AsyncEngine, vendor: str
 ) -> None:
-    customer = await member(ledger, vendor)
-    await apply(ledger, handlers.apply_postings, posting(customer, 100))
+    customer = await member(wallet, vendor)
+    await apply(wallet, handlers.apply_postings, posting(customer, 100))
     stopped = NOW + timedelta(minutes=1)
-    await apply(ledger, handlers.record_vendors, vendor_changed(vendor, accepts=False, at=stopped))
-    await apply(ledger, handlers.record_vendors, vendor_changed(vendor, at=NOW))  # late, older
-    (decided,) = await decide(ledger, redeem(customer, vendor, 10))
+    await apply(wallet, handlers.record_vendors, vendor_changed(vendor, accepts=False, at=stopped))
+    await apply(wallet, handlers.record_vendors, vendor_changed(vendor, at=NOW))  # late, older
+    (decided,) = await decide(wallet, redeem(customer, vendor, 10))
     assert decided.reason_code == "vendor_not_accepted"
 
 
@@ -460,12 +445,12 @@ async def test_a_vendor_that_stops_accepting_points_is_declined(
 
 
 async def test_the_database_refuses_an_unbalanced_journal_transaction(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     customer = new_customer()
 
     async def post_ten_against_nine() -> None:
-        async with ledger.begin() as conn:
+        async with wallet.begin() as conn:
             txn_id = await conn.scalar(
                 text("INSERT INTO redemption.journal_transactions (kind, reference, customer_no, "
                      "currency) VALUES ('test', :r, :c, 'points') RETURNING txn_id"),
@@ -479,15 +464,15 @@ async def test_the_database_refuses_an_unbalanced_journal_transaction(
 
     with pytest.raises(DBAPIError, match="unbalanced"):
         await post_ten_against_nine()
-    assert await journal(ledger, customer) == {}
+    assert await journal(wallet, customer) == {}
 
 
-async def test_the_runtime_role_cannot_rewrite_the_journal(ledger: AsyncEngine) -> None:
+async def test_the_runtime_role_cannot_rewrite_the_journal(wallet: AsyncEngine) -> None:
     for statement in (
         "UPDATE redemption.journal_entries SET amount = amount WHERE false",
         "DELETE FROM redemption.allocations WHERE false",
         "UPDATE redemption.redemptions SET points = 0 WHERE false",
     ):
         with pytest.raises(DBAPIError, match="permission denied"):
-            async with ledger.begin() as conn:
+            async with wallet.begin() as conn:
                 await conn.execute(text(statement))

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.engine import make_url
 
 from contracts.loyalty import PointsPosted, ProfileChanged, VendorChanged
 from contracts.vendor_gateway import RedemptionRequested
@@ -28,8 +27,6 @@ from services.redemption.decisions import Decider
 from shared import verify_cli
 from shared.chaos.platform import ChaosPlatform
 from shared.chaos.traffic import Traffic
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role
 from shared.messaging.uow import Inbound, UnitOfWork
 from shared.verify import Snapshot, check
 from tests.support.db import execute, fetchval
@@ -173,17 +170,6 @@ def _only(snapshot: Snapshot, customer: str) -> Snapshot:
         view_balances=[],
         outboxes=[],
     )
-
-
-@pytest.fixture
-async def wallet(pg_admin_url: str) -> AsyncIterator[Any]:
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def _apply(engine: Any, handler: Any, topic: str, *messages: object) -> None:

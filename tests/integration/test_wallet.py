@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,27 +15,12 @@ from contracts.vendor_gateway import RedemptionDecided, RedemptionRequested
 from services.redemption import handlers
 from services.redemption.decisions import Decider
 from services.redemption.expiry import expire_lots, lapse_holds
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role
 from shared.messaging.uow import Inbound, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC)
 VENDOR = "wallet-test-vendor"
-
-
-@pytest.fixture
-async def wallet(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def inbound(topic: str, message: object) -> Inbound[object]:

@@ -9,7 +9,7 @@ over all the account's open lots) gives, whatever the account's lots look like.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,15 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.loyalty import OPEN_LOTS, BalanceChanged
 from services.redemption import handlers, repository
 from services.redemption.domain import Lot, LotBook, next_expiries, open_lots, usable_lots
 from services.redemption.repository import NewLot
-from shared.cli import runtime_passwords
-from shared.db.engine import create_engine, runtime_role
 from tests.integration.test_redemption_ledger import apply, balance_changes, new_customer, posting
 
 pytestmark = pytest.mark.integration
@@ -36,18 +33,6 @@ YESTERDAY = TODAY - timedelta(days=1)
 
 def day(n: int) -> date:
     return TODAY + timedelta(days=n)
-
-
-@pytest.fixture
-async def ledger(pg_admin_url: str) -> AsyncIterator[AsyncEngine]:
-    """The redemption schema as the service's runtime role sees it."""
-    url = make_url(pg_admin_url).set(
-        username=runtime_role("redemption"),
-        password=runtime_passwords(["redemption"])["redemption"],
-    )
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def lots_by_posting(
@@ -92,7 +77,7 @@ def computed(lots: Sequence[Lot]) -> Stated:
 
 
 async def test_credits_state_what_the_full_computation_over_all_open_lots_states(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     rich, indebted, fresh, clawed, bystander = (new_customer() for _ in range(5))
     # rich: 25 open lots over six days, with ties on each day; two that never expire; one past
@@ -103,11 +88,11 @@ async def test_credits_state_what_the_full_computation_over_all_open_lots_states
     owed = posting(indebted, 50)
     history += [owed, posting(clawed, 40, expires=day(5)), posting(clawed, 60, expires=day(50))]
     history += [posting(clawed, 5, expires=None)]
-    await apply(ledger, handlers.apply_postings, *history)
+    await apply(wallet, handlers.apply_postings, *history)
     # indebted: its 50 points clawed back 120: a debt of 70, which credits repay first.
-    await apply(ledger, handlers.apply_postings, posting(indebted, -120, reverses=owed.posting_id))
+    await apply(wallet, handlers.apply_postings, posting(indebted, -120, reverses=owed.posting_id))
     customers = (rich, indebted, fresh, clawed, bystander)
-    before = await lots_by_posting(ledger, customers)
+    before = await lots_by_posting(wallet, customers)
 
     clawed_credit = posting(clawed, 30, expires=day(5))
     batch = [
@@ -126,8 +111,8 @@ async def test_credits_state_what_the_full_computation_over_all_open_lots_states
         posting(fresh, 25, expires=day(5)),  # a second lot on its only day
         posting(rich, 14, expires=YESTERDAY),  # expired when it came: never open
     ]
-    published = balance_changes(await apply(ledger, handlers.apply_postings, *batch))
-    after = await lots_by_posting(ledger, customers)
+    published = balance_changes(await apply(wallet, handlers.apply_postings, *batch))
+    after = await lots_by_posting(wallet, customers)
 
     assert [c.reference for c in published] == [p.posting_id for p in batch]
     for n, (change, credit) in enumerate(zip(published, batch, strict=True)):
@@ -174,7 +159,7 @@ def random_lot_sets(count: int) -> list[list[tuple[int, int, int | None]]]:
 
 
 async def test_the_summaries_read_in_one_statement_are_those_of_all_the_lots(
-    ledger: AsyncEngine,
+    wallet: AsyncEngine,
 ) -> None:
     sets = random_lot_sets(60)
     customers = [new_customer() for _ in sets]
@@ -185,7 +170,7 @@ async def test_the_summaries_read_in_one_statement_are_those_of_all_the_lots(
         for points, spent, days in values
         for currency in ("points", "tier_points")  # the other currency's lots are not counted
     ]  # fmt: skip
-    async with ledger.begin() as conn:
+    async with wallet.begin() as conn:
         ids = await repository.create_lots(conn, new, LotBook())
         summaries = await repository.lot_summaries(
             conn, [(c, "points") for c in customers], TODAY, OPEN_LOTS
@@ -200,10 +185,10 @@ async def test_the_summaries_read_in_one_statement_are_those_of_all_the_lots(
         assert summaries[(customer, "points")] == usable_lots(lots, TODAY, OPEN_LOTS), lots
 
 
-async def test_the_summaries_are_read_along_the_usable_lots_index(ledger: AsyncEngine) -> None:
+async def test_the_summaries_are_read_along_the_usable_lots_index(wallet: AsyncEngine) -> None:
     customer = new_customer()
-    await apply(ledger, handlers.apply_postings, posting(customer, 10, expires=day(1)))
-    async with ledger.connect() as conn:
+    await apply(wallet, handlers.apply_postings, posting(customer, 10, expires=day(1)))
+    async with wallet.connect() as conn:
         defined = await conn.scalar(
             text(
                 "SELECT indexdef FROM pg_indexes WHERE schemaname = 'redemption' "
