@@ -117,7 +117,12 @@ def _topics(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from shared.runtime import main as run_main  # noqa: PLC0415
 
-    run_main(_services_arg([args.service])[0], query_host=args.http_host, query_port=args.http_port)
+    run_main(
+        _services_arg([args.service])[0],
+        query_host=args.http_host,
+        query_port=args.http_port,
+        lanes=args.lanes,
+    )
     return 0
 
 
@@ -154,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the HTTP query API on PORT (customer_profile only; 0: a free port)",
     )
     run.add_argument("--http-host", metavar="HOST", help="its interface (default 127.0.0.1)")
+    run.add_argument(
+        "--lanes",
+        metavar="LANE[,LANE]",
+        help="consume only these lanes (default: all; LOYALTY_<SERVICE>_LANES), e.g. "
+        "`loyalty run redemption --lanes gateway` for the vendor gateways' decisions in a "
+        "process of their own beside one with `--lanes main`",
+    )
     run.set_defaults(func=_run)
 
     for name in PLUGINS:

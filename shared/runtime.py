@@ -136,6 +136,23 @@ def _faststream_security(security: KafkaSecurity) -> dict[str, Any]:
     }
 
 
+def process_lanes(definition: ServiceDefinition, only: str) -> dict[str, list[Subscription]]:
+    """The subscriptions of each lane this process consumes: every lane when `only` is
+    empty, else those named (comma-separated). A service's lanes may so run in processes
+    of their own (the wallet's gateway lane: a backlog of postings then shares no event
+    loop with the decisions); they stay members of the service's one consumer group."""
+    lanes: dict[str, list[Subscription]] = {}
+    for subscription in definition.subscriptions:
+        lanes.setdefault(subscription.lane, []).append(subscription)
+    wanted = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = sorted(set(wanted) - set(lanes))
+    if unknown:
+        raise ValueError(
+            f"{definition.name} has no lane {', '.join(unknown)}; its lanes: {', '.join(lanes)}"
+        )
+    return {name: subs for name, subs in lanes.items() if not wanted or name in wanted}
+
+
 def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
     """How long a lane's consumer waits: the main lane for big batches, the others (someone
     is waiting for the answer) briefly."""
@@ -223,9 +240,7 @@ async def run_service(
         batch_size=settings.relay_batch_size,
         idle_s=settings.relay_idle_ms / 1000,
     )
-    lanes: dict[str, list[Subscription]] = {}
-    for subscription in definition.subscriptions:
-        lanes.setdefault(subscription.lane, []).append(subscription)
+    lanes = process_lanes(definition, settings.lanes)
     # One lock a lane: a lane handles one batch at a time, and a stop waits for each.
     processors = {
         name: BatchProcessor(
@@ -276,10 +291,11 @@ async def run_service(
         if settings.relay_enabled
         else []
     )
-    tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
+    if MAIN_LANE in lanes:  # a process of other lanes only (e.g. the gateway's) runs none
+        tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
     try:
         await broker.start()
-        log.info("%s started", definition.name)
+        log.info("%s started, lanes: %s", definition.name, ", ".join(lanes))
         await stop.wait()
         log.info("%s stopping: finishing the batch in hand", definition.name)
         for lock in locks:  # the batches in hand complete and are acked
@@ -300,16 +316,31 @@ async def run_service(
         log.info("%s stopped", definition.name)
 
 
-def main(service: str, *, query_host: str | None = None, query_port: int | None = None) -> None:
-    """Run `service`; `query_host`/`query_port` override its query API settings."""
+def main(
+    service: str,
+    *,
+    query_host: str | None = None,
+    query_port: int | None = None,
+    lanes: str | None = None,
+) -> None:
+    """Run `service`; `query_host`/`query_port` override its query API settings, `lanes`
+    the lanes it consumes."""
     import importlib  # noqa: PLC0415
 
     configure(service)
     module = importlib.import_module(f"services.{service}.app")
     definition: ServiceDefinition = module.definition()
     settings = service_settings(service)
-    overrides: dict[str, Any] = {"query_host": query_host, "query_port": query_port}
+    overrides: dict[str, Any] = {
+        "query_host": query_host,
+        "query_port": query_port,
+        "lanes": lanes,
+    }
     settings = type(settings)(**{k: v for k, v in overrides.items() if v is not None})
     if settings.query_port is not None and definition.http_app is None:
         raise SystemExit(f"loyalty run {service}: {service} has no HTTP query API (--http-port)")
+    try:
+        process_lanes(definition, settings.lanes)
+    except ValueError as exc:
+        raise SystemExit(f"loyalty run {service}: {exc} (--lanes)") from exc
     asyncio.run(run_service(definition, settings=settings))

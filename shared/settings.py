@@ -84,6 +84,11 @@ class ServiceSettings(BaseSettings):
         description="port of the service's HTTP query API (customer_profile); unset: not "
         "served; 0 picks a free one",
     )
+    lanes: str = Field(
+        default="",
+        description="the lanes this process consumes, comma-separated (e.g. 'gateway' or "
+        "'main'); empty: every lane. Background workers run where the main lane does",
+    )
     batch_size: int = Field(default=500, ge=1, le=10_000)
     batch_timeout_ms: int = Field(
         default=50,

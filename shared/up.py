@@ -235,18 +235,39 @@ async def _prepare(infra: Infra) -> None:
     print(f"migrated: {', '.join(SERVICES)}", flush=True)
 
 
+@dataclass(frozen=True)
+class Process:
+    """One process of the platform: a service, or some of a service's lanes."""
+
+    name: str
+    service: str
+    lanes: str = ""
+
+    def argv(self) -> list[str]:
+        lanes = ["--lanes", self.lanes] if self.lanes else []
+        return [sys.executable, *CLI, "run", self.service, *lanes]
+
+
+def platform_processes() -> tuple[Process, ...]:
+    """Each service a process; the wallet's two lanes each a process of their own, so that
+    the vendor gateways' decisions never wait in an event loop busy with postings."""
+    split = {"redemption": (Process("redemption", "redemption", "main"),
+                            Process("redemption-gateway", "redemption", "gateway"))}  # fmt: skip
+    return tuple(p for name in SERVICES for p in split.get(name, (Process(name, name),)))
+
+
 def _start_services(log_dir: Path, env: dict[str, str]) -> list[ServiceProcess]:
     log_dir.mkdir(parents=True, exist_ok=True)
     started: list[ServiceProcess] = []
-    for name in SERVICES:
-        port = free_port()
+    for spec in platform_processes():
+        name, port = spec.name, free_port()
         log_path = log_dir / f"{name}.log"
         with log_path.open("ab") as log:
             log.write(f"--- loyalty up: starting {name} on port {port}\n".encode())
             log.flush()
             proc = subprocess.Popen(
-                [sys.executable, *CLI, "run", name],
-                env={**env, f"LOYALTY_{name.upper()}_HTTP_PORT": str(port)},
+                spec.argv(),
+                env={**env, f"LOYALTY_{spec.service.upper()}_HTTP_PORT": str(port)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -166,6 +166,13 @@ def _runs_service(args: list[str], service: str) -> bool:
     return any(a == "run" and b == service for a, b in itertools.pairwise(args))
 
 
+def _process_name(args: list[str], service: str) -> str:
+    """The service, or for a process of some of its lanes (`--lanes gateway`) as `loyalty up`
+    names it: `redemption-gateway`; a process of the main lane counts as the service."""
+    lanes = next((b for a, b in itertools.pairwise(args) if a == "--lanes"), "main")
+    return service if lanes in ("", "main") else f"{service}-{lanes.replace(',', '-')}"
+
+
 def _same_platform(proc: psutil.Process, bootstrap: str) -> bool:
     """Several platforms may run on one machine: keep the one on our broker."""
     try:
@@ -188,7 +195,7 @@ def find_processes(
             continue
         service = next((s for s in SERVICES if _runs_service(args, s)), None)
         if service is not None and _same_platform(proc, bootstrap):
-            found.setdefault(service, []).append(proc)
+            found.setdefault(_process_name(args, service), []).append(proc)
         elif Path(args[0]).name == "tansu" and any(kafka_port in a for a in args):
             found.setdefault("kafka", []).append(proc)
         elif Path(args[0]).name == "postgres" and f"-p {pg_port}" in " ".join(args):

@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.cli import runtime_passwords
 from shared.db.engine import create_engine, runtime_role
 from shared.infra.embedded import Endpoints
-from shared.settings import SERVICES
+from shared.up import platform_processes
 from tests.support.processes import ServiceProcess
 
 
 @pytest.fixture(scope="session")
 def platform(endpoints: Endpoints, pg_admin_url: str) -> Iterator[dict[str, ServiceProcess]]:
     del pg_admin_url  # migrated and topics created
-    running = {name: ServiceProcess(name, endpoints) for name in SERVICES}
+    # The processes `loyalty up` runs: the wallet's gateway lane in a process of its own.
+    running = {
+        p.name: ServiceProcess(p.service, endpoints, lanes=p.lanes, name=p.name)
+        for p in platform_processes()
+    }
     for process in running.values():
         process.start(wait_ready=False)
     try:

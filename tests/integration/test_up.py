@@ -13,6 +13,7 @@ import pytest
 
 from shared.infra import embedded
 from shared.settings import SERVICES
+from shared.up import platform_processes
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -47,19 +48,28 @@ def test_up_runs_the_simulated_bank_through_every_service_and_stops_cleanly(home
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
 
-    for service in SERVICES:
-        assert f"started {service} " in result.stdout, output
-        assert f"stopped {service} cleanly (exit 0)" in result.stdout, output
-        log = (home / "logs" / f"{service}.log").read_text()
-        assert f'"msg":"{service} stopped"' in log.replace(": ", ":"), log[-2000:]
+    processes = platform_processes()
+    assert {p.service for p in processes} == set(SERVICES)
+    for process in processes:
+        assert f"started {process.name} " in result.stdout, output
+        assert f"stopped {process.name} cleanly (exit 0)" in result.stdout, output
+        log = (home / "logs" / f"{process.name}.log").read_text().replace(": ", ":")
+        assert f'"msg":"{process.service} stopped"' in log, log[-2000:]
+    # The wallet's gateway lane runs in a process of its own, its main lane in another.
+    gateway = (home / "logs" / "redemption-gateway.log").read_text()
+    assert "redemption started, lanes: gateway" in gateway, gateway[-2000:]
+    wallet = (home / "logs" / "redemption.log").read_text()
+    assert "redemption started, lanes: main" in wallet, wallet[-2000:]
 
     summary = _summary(result.stdout)
     assert isinstance(summary["published"], int)
     assert summary["published"] > 200  # about 20 a second for 20 seconds
     processed = summary["processed"]
     assert isinstance(processed, dict)
-    assert set(processed) == set(SERVICES)
+    assert set(processed) == {p.name for p in processes}
     assert processed["vendor_matching"] > 0
+    assert processed["redemption"] > 0  # postings
+    assert processed["redemption-gateway"] > 0  # the simulated gateways' requests
     assert summary["dead_letters"] == 0, output
 
     # `up` started the embedded infrastructure, so `up` stopped it.

@@ -16,8 +16,18 @@ LOGS = Path(".loyalty") / "test-logs"
 
 
 class ServiceProcess:
-    def __init__(self, service: str, endpoints: Endpoints, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        service: str,
+        endpoints: Endpoints,
+        extra_env: dict[str, str] | None = None,
+        *,
+        lanes: str = "",
+        name: str = "",
+    ):
         self.service = service
+        self.lanes = lanes
+        self.name = name or service
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -31,9 +41,11 @@ class ServiceProcess:
 
     def start(self, *, wait_ready: bool = True) -> ServiceProcess:
         LOGS.mkdir(parents=True, exist_ok=True)
-        log = (LOGS / f"{self.service}.log").open("ab")
+        log = (LOGS / f"{self.name}.log").open("ab")
+        lanes = ["--lanes", self.lanes] if self.lanes else []
+        cli = [sys.executable, "-c", "from shared.cli import main; main()"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from shared.cli import main; main()", "run", self.service],
+            [*cli, "run", self.service, *lanes],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -49,7 +61,7 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.service} exited with {self.proc.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
             try:
                 with urllib.request.urlopen(self.url("/readyz"), timeout=1) as response:  # noqa: S310
                     if response.status == 200:
@@ -57,7 +69,7 @@ class ServiceProcess:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"{self.service} not ready after {timeout}s")
+        raise TimeoutError(f"{self.name} not ready after {timeout}s")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no drain, exactly like a node dying."""

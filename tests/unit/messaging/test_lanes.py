@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from services.redemption.app import definition
 from services.redemption.handlers import REQUESTED_TOPIC
 from shared.messaging.uow import MAIN_LANE
-from shared.runtime import lane_timing
-from shared.settings import service_settings
+from shared.runtime import lane_timing, process_lanes
+from shared.settings import SERVICES, service_settings
+from shared.up import platform_processes
 
 
 def test_the_gateways_requests_are_the_wallets_only_separate_lane() -> None:
@@ -32,3 +37,36 @@ def test_a_separate_lane_fetches_with_a_short_wait_and_the_main_lane_with_a_long
         "fetch_max_wait_ms": 5,
         "batch_timeout_ms": 2,
     }
+
+
+def test_a_process_consumes_every_lane_or_only_those_it_is_given() -> None:
+    wallet = definition()
+    every = process_lanes(wallet, "")
+    assert set(every) == {MAIN_LANE, "gateway"}
+    assert [s.topic for s in process_lanes(wallet, "gateway")["gateway"]] == [REQUESTED_TOPIC]
+    assert set(process_lanes(wallet, " main ")) == {MAIN_LANE}
+    assert process_lanes(wallet, "main,gateway") == every
+
+
+def test_an_unknown_lane_is_refused_naming_the_lanes_there_are() -> None:
+    with pytest.raises(ValueError, match="redemption has no lane gatewy; its lanes: main, gateway"):
+        process_lanes(definition(), "gatewy")
+
+
+def test_loyalty_run_refuses_an_unknown_lane_before_connecting_to_anything() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from shared.cli import main; main()",
+         "run", "redemption", "--lanes", "nope"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "loyalty run redemption: redemption has no lane nope" in result.stderr
+
+
+def test_loyalty_up_runs_the_wallets_gateway_lane_in_a_process_of_its_own() -> None:
+    processes = {p.name: p for p in platform_processes()}
+    assert {p.service for p in processes.values()} == set(SERVICES)
+    assert processes["redemption"].argv()[-3:] == ["redemption", "--lanes", "main"]
+    assert processes["redemption-gateway"].argv()[-3:] == ["redemption", "--lanes", "gateway"]
+    assert processes["accrual"].argv()[-2:] == ["run", "accrual"]
