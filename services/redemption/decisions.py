@@ -78,30 +78,30 @@ class Pending:
     decided: list[dict[str, Any]] = field(default_factory=list)
     spends: list[Spend] = field(default_factory=list)
 
-    async def write(self, uow: UnitOfWork, now: datetime) -> None:
-        ids = await repository.record_redemptions(uow.conn, self.decided)
-        await repository.consume_lots(uow.conn, self.book.drain())
-        await repository.record_allocations(uow.conn, [
-            (ids[s.key], lot_id, points) for s in self.spends for lot_id, points in s.taken
-        ])  # fmt: skip
-        txns = await repository.claim_journal(uow.conn, "redemption", [
-            (str(ids[s.key]), s.request.customer_no, SPENDABLE) for s in self.spends
-        ])  # fmt: skip
-        entries: list[tuple[int, str, int]] = []
+    async def write(
+        self, uow: UnitOfWork, now: datetime,
+        accounts: dict[tuple[str, str], Account] | None = None,
+    ) -> None:  # fmt: skip
+        """Everything decided so far in one statement, with the accounts' balances if given."""
+        spent = [spent_by(s) for s in self.spends]
+        ids = await repository.write_decisions(
+            uow.conn, self.decided, self.book.drain(), spent, currency=SPENDABLE,
+            redeemed_account=REDEEMED.format(currency=SPENDABLE), accounts=accounts,
+        )  # fmt: skip
         for spend in self.spends:
-            txn_id = txns[str(ids[spend.key])]
-            entries += [
-                (txn_id, customer_account(spend.request.customer_no, SPENDABLE), -spend.points),
-                (txn_id, REDEEMED.format(currency=SPENDABLE), spend.points),
-            ]
             customer = spend.customer
             if spend.request.reward == "cash_back" and customer and customer.cashback_account_no:
                 uow.publish(PAYOUT_TOPIC, spend.request.customer_no, payout(
                     ids[spend.key], spend.request, customer, spend.points, now
                 ))  # fmt: skip
-        await repository.write_entries(uow.conn, entries)
         self.decided.clear()
         self.spends.clear()
+
+
+def spent_by(spend: Spend) -> repository.Spent:
+    customer_no = spend.request.customer_no
+    account = customer_account(customer_no, SPENDABLE)
+    return repository.Spent(spend.key, customer_no, account, spend.points, spend.taken)
 
 
 @dataclass
@@ -117,14 +117,16 @@ class Decider:
         around a cancel (it reads the redemptions it undoes, so the earlier ones go first).
         """
         requests = [i.message for i in batch]
-        earlier = await repository.decisions_by_request(
-            uow.conn, ((r.vendor_id, r.request_id, r.action) for r in requests)
+        # Unknown customers are declined without opening an account for them: the lookups
+        # open the accounts of known customers only.
+        lookups = await repository.decision_lookups(
+            uow.conn,
+            ((r.vendor_id, r.request_id, r.action, r.customer_no) for r in requests),
+            SPENDABLE,
         )
-        known = await repository.customers(uow.conn, (r.customer_no for r in requests))
-        vendors = await repository.vendors_accepting(uow.conn, (r.vendor_id for r in requests))
-        # Unknown customers are declined without opening an account for them.
+        earlier, known, vendors = lookups.earlier, lookups.customers, lookups.vendors
         owners = [(r.customer_no, SPENDABLE) for r in requests if r.customer_no in known]
-        accounts = await repository.lock_accounts(uow.conn, owners)
+        accounts = await repository.lock_accounts(uow.conn, owners, create=False)
         now = datetime.now(UTC)
         # Spends allocate from these lots; every balance change states the next expiries.
         pending = Pending(await repository.lock_open_lots(uow.conn, owners, now.date()))
@@ -139,8 +141,7 @@ class Decider:
                 await pending.write(uow, now)
             decision = await self._decide(uow, pending, request, customer, vendors, account, now)
             earlier[key] = decision.model_dump(mode="json")
-        await pending.write(uow, now)
-        await repository.save_balances(uow.conn, accounts)
+        await pending.write(uow, now, accounts)
 
     async def _decide(
         self, uow: UnitOfWork, pending: Pending, request: RedemptionRequested,

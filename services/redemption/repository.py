@@ -34,20 +34,22 @@ class Account:
 
 
 async def lock_accounts(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, create: bool = True
 ) -> dict[tuple[str, str], Account]:
-    """Create missing accounts and lock them all, in sorted order (no deadlocks)."""
+    """Create missing accounts (unless the caller did) and lock them all, in sorted order
+    (no deadlocks)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     params = {"c": [k[0] for k in wanted], "cur": [k[1] for k in wanted]}
-    await conn.execute(
-        text(
-            f'INSERT INTO "{SCHEMA}".accounts (customer_no, currency) '
-            "SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[])) ON CONFLICT DO NOTHING"
-        ),
-        params,
-    )
+    if create:
+        await conn.execute(
+            text(
+                f'INSERT INTO "{SCHEMA}".accounts (customer_no, currency) SELECT * FROM '
+                "unnest(CAST(:c AS text[]), CAST(:cur AS text[])) ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
     rows = await conn.execute(
         text(
             f'SELECT customer_no, currency, balance, held FROM "{SCHEMA}".accounts '
@@ -279,26 +281,68 @@ async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) 
     )
 
 
-async def customers(conn: AsyncConnection, numbers: Iterable[str]) -> dict[str, Customer]:
-    rows = await conn.execute(
-        text(
-            "SELECT customer_no, preferred_language, loyalty_member, status, cashback_account_no "
-            f'FROM "{SCHEMA}".customers WHERE customer_no = ANY(CAST(:c AS text[]))'
-        ),
-        {"c": sorted(set(numbers))},
-    )
-    return {r.customer_no: Customer(*r) for r in rows}
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What a decisions batch reads before it locks anything."""
+
+    earlier: dict[tuple[str, str, str], dict[str, Any]]  # (vendor, request, action) -> decision
+    customers: dict[str, Customer]
+    vendors: dict[str, bool]  # vendor -> accepts redemptions now
 
 
-async def vendors_accepting(conn: AsyncConnection, vendor_ids: Iterable[str]) -> dict[str, bool]:
-    rows = await conn.execute(
-        text(
-            f'SELECT vendor_id, accepts_redemptions AND active AS ok FROM "{SCHEMA}".vendors '
-            "WHERE vendor_id = ANY(CAST(:v AS text[]))"
-        ),
-        {"v": sorted(set(vendor_ids))},
+# One round trip for the three reads of a decisions batch (each a round trip before, and a
+# round trip waits for a core on a busy machine), which also opens the accounts of the
+# known customers that have none yet (the caller then locks them).
+DECISION_LOOKUPS = f"""
+WITH opened AS (
+    INSERT INTO "{SCHEMA}".accounts (customer_no, currency)
+    SELECT customer_no, :cur FROM "{SCHEMA}".customers
+    WHERE customer_no = ANY(CAST(:c AS text[])) ORDER BY customer_no
+    ON CONFLICT DO NOTHING
+)
+SELECT
+    (SELECT json_agg(json_build_array(vendor_id, request_id, action, decision))
+     FROM "{SCHEMA}".redemptions
+     WHERE (vendor_id, request_id, action) IN (SELECT * FROM unnest(
+         CAST(:v AS text[]), CAST(:r AS text[]), CAST(:a AS text[])))) AS earlier,
+    (SELECT json_agg(json_build_array(customer_no, preferred_language, loyalty_member, status,
+                                      cashback_account_no))
+     FROM "{SCHEMA}".customers WHERE customer_no = ANY(CAST(:c AS text[]))) AS customers,
+    (SELECT json_agg(json_build_array(vendor_id, accepts_redemptions AND active))
+     FROM "{SCHEMA}".vendors WHERE vendor_id = ANY(CAST(:vs AS text[]))) AS vendors
+"""
+
+
+async def decision_lookups(
+    conn: AsyncConnection,
+    requests: Iterable[tuple[str, str, str, str]],
+    currency: str,
+) -> Lookups:
+    """For (vendor, request, action, customer) of a batch: the decisions these requests got
+    before, the customers and the vendors; the known customers' `currency` accounts exist
+    afterwards."""
+    wanted = sorted(set(requests))
+    if not wanted:
+        return Lookups({}, {}, {})
+    row = (
+        await conn.execute(
+            text(DECISION_LOOKUPS),
+            {
+                "v": [w[0] for w in wanted],
+                "r": [w[1] for w in wanted],
+                "a": [w[2] for w in wanted],
+                "c": sorted({w[3] for w in wanted}),
+                "vs": sorted({w[0] for w in wanted}),
+                "cur": currency,
+            },
+        )
+    ).one()
+    earlier, customers, vendors = row
+    return Lookups(
+        {(v, r, a): decision for v, r, a, decision in earlier or ()},
+        {c[0]: Customer(*c) for c in customers or ()},
+        {v: bool(ok) for v, ok in vendors or ()},
     )
-    return {r.vendor_id: r.ok for r in rows}
 
 
 async def decisions_by_request(
@@ -318,45 +362,123 @@ async def decisions_by_request(
     return {(r.vendor_id, r.request_id, r.action): r.decision for r in rows}
 
 
-async def record_redemptions(
-    conn: AsyncConnection, decided: Sequence[dict[str, Any]]
-) -> dict[tuple[str, str, str], int]:
-    """Every decision of the batch, approved or declined: (vendor, request, action) -> id."""
-    if not decided:
+# A decisions batch's writes in one round trip (six before): the decisions, the lots they
+# took from, which lot paid how much of which redemption, a journal transaction of two
+# entries for each spend, and the accounts' new balances. Keys (vendor, request, action)
+# tie the spends to the redemption ids the INSERT assigns.
+WRITE_DECISIONS = f"""
+WITH red AS (
+    INSERT INTO "{SCHEMA}".redemptions (vendor_id, request_id, action, message_id, customer_no,
+                                        points, outcome, reason_code, decision, decided_at)
+    SELECT * FROM unnest(CAST(:dv AS text[]), CAST(:dr AS text[]), CAST(:da AS text[]),
+                         CAST(:dm AS text[]), CAST(:dc AS text[]), CAST(:dp AS bigint[]),
+                         CAST(:do AS text[]), CAST(:dx AS text[]), CAST(:dd AS jsonb[]),
+                         CAST(:dt AS timestamptz[]))
+    RETURNING vendor_id, request_id, action, redemption_id
+), used AS (
+    UPDATE "{SCHEMA}".lots l SET remaining_points = l.remaining_points - d.n
+    FROM unnest(CAST(:li AS bigint[]), CAST(:ln AS bigint[])) AS d(lot_id, n)
+    WHERE l.lot_id = d.lot_id
+), alloc AS (
+    INSERT INTO "{SCHEMA}".allocations (redemption_id, lot_id, points)
+    SELECT red.redemption_id, a.lot_id, a.points
+    FROM unnest(CAST(:av AS text[]), CAST(:ar AS text[]), CAST(:aa AS text[]),
+                CAST(:al AS bigint[]), CAST(:ap AS bigint[]))
+         WITH ORDINALITY AS a(vendor_id, request_id, action, lot_id, points, n)
+    JOIN red USING (vendor_id, request_id, action)
+    ORDER BY a.n
+), spent AS (
+    SELECT red.redemption_id, s.customer_no, s.account, s.points, s.n
+    FROM unnest(CAST(:sv AS text[]), CAST(:sr AS text[]), CAST(:sa AS text[]),
+                CAST(:sc AS text[]), CAST(:sk AS text[]), CAST(:sp AS bigint[]))
+         WITH ORDINALITY AS s(vendor_id, request_id, action, customer_no, account, points, n)
+    JOIN red USING (vendor_id, request_id, action)
+), txn AS (
+    INSERT INTO "{SCHEMA}".journal_transactions (kind, reference, customer_no, currency)
+    SELECT 'redemption', CAST(redemption_id AS text), customer_no, :cur FROM spent ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING reference, txn_id
+), entries AS (
+    INSERT INTO "{SCHEMA}".journal_entries (txn_id, account, amount)
+    SELECT txn.txn_id, e.account, e.amount
+    FROM spent JOIN txn ON txn.reference = CAST(spent.redemption_id AS text)
+    CROSS JOIN LATERAL (VALUES (1, spent.account, -spent.points),
+                               (2, CAST(:redeemed AS text), spent.points)) AS e(k, account, amount)
+    ORDER BY spent.n, e.k
+), balances AS (
+    UPDATE "{SCHEMA}".accounts a SET balance = d.balance, held = d.held
+    FROM unnest(CAST(:bc AS text[]), CAST(:bcur AS text[]), CAST(:bb AS bigint[]),
+                CAST(:bh AS bigint[])) AS d(customer_no, currency, balance, held)
+    WHERE a.customer_no = d.customer_no AND a.currency = d.currency
+      AND (a.balance, a.held) IS DISTINCT FROM (d.balance, d.held)
+)
+SELECT vendor_id, request_id, action, redemption_id FROM red
+"""
+
+RequestKey = tuple[str, str, str]  # (vendor, request, action)
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """Points an approved redeem or capture took: journalled customer -> redeemed."""
+
+    key: RequestKey
+    customer_no: str
+    account: str  # the customer's ledger account
+    points: int
+    taken: Sequence[tuple[int, int]]  # (lot id, points)
+
+
+async def write_decisions(
+    conn: AsyncConnection,
+    decided: Sequence[dict[str, Any]],
+    moves: Sequence[tuple[int, int]],
+    spends: Sequence[Spent],
+    *,
+    currency: str,
+    redeemed_account: str,
+    accounts: dict[tuple[str, str], Account] | None = None,
+) -> dict[RequestKey, int]:
+    """Write a batch's decisions (as record_redemptions takes them), lot moves (as
+    consume_lots), spends and, when given, the accounts' balances; returns each decision's
+    redemption id."""
+    balances = sorted((accounts or {}).items())
+    if not (decided or moves or balances):
         return {}
-    columns = ("vendor_id", "request_id", "action", "message_id", "customer_no", "points",
-               "outcome", "reason_code", "decision", "decided_at")  # fmt: skip
-    types = ("text", "text", "text", "text", "text", "bigint", "text", "text", "jsonb",
-             "timestamptz")  # fmt: skip
-    rows = await conn.execute(
-        text(
-            f'INSERT INTO "{SCHEMA}".redemptions ({", ".join(columns)}) SELECT * FROM unnest('
-            + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types, strict=True))
-            + ") RETURNING vendor_id, request_id, action, redemption_id"
-        ),
-        {c: [row[c] for row in decided] for c in columns},
-    )
+    allocated = [(s.key, lot_id, points) for s in spends for lot_id, points in s.taken]
+    params: dict[str, Any] = {
+        "dv": [d["vendor_id"] for d in decided],
+        "dr": [d["request_id"] for d in decided],
+        "da": [d["action"] for d in decided],
+        "dm": [d["message_id"] for d in decided],
+        "dc": [d["customer_no"] for d in decided],
+        "dp": [d["points"] for d in decided],
+        "do": [d["outcome"] for d in decided],
+        "dx": [d["reason_code"] for d in decided],
+        "dd": [d["decision"] for d in decided],
+        "dt": [d["decided_at"] for d in decided],
+        "li": [m[0] for m in moves],
+        "ln": [m[1] for m in moves],
+        "av": [a[0][0] for a in allocated],
+        "ar": [a[0][1] for a in allocated],
+        "aa": [a[0][2] for a in allocated],
+        "al": [a[1] for a in allocated],
+        "ap": [a[2] for a in allocated],
+        "sv": [s.key[0] for s in spends],
+        "sr": [s.key[1] for s in spends],
+        "sa": [s.key[2] for s in spends],
+        "sc": [s.customer_no for s in spends],
+        "sk": [s.account for s in spends],
+        "sp": [s.points for s in spends],
+        "cur": currency,
+        "redeemed": redeemed_account,
+        "bc": [k[0] for k, _ in balances],
+        "bcur": [k[1] for k, _ in balances],
+        "bb": [a.balance for _, a in balances],
+        "bh": [a.held for _, a in balances],
+    }
+    rows = await conn.execute(text(WRITE_DECISIONS), params)
     return {(r.vendor_id, r.request_id, r.action): r.redemption_id for r in rows}
-
-
-async def record_allocations(
-    conn: AsyncConnection, allocated: Sequence[tuple[int, int, int]]
-) -> None:
-    """(redemption id, lot id, points): which lot paid how many points of a redemption."""
-    if not allocated:
-        return
-    await conn.execute(
-        text(
-            f'INSERT INTO "{SCHEMA}".allocations (redemption_id, lot_id, points) '
-            "SELECT * FROM unnest(CAST(:r AS bigint[]), CAST(:i AS bigint[]), "
-            "CAST(:n AS bigint[]))"
-        ),
-        {
-            "r": [a[0] for a in allocated],
-            "i": [a[1] for a in allocated],
-            "n": [a[2] for a in allocated],
-        },
-    )
 
 
 async def upsert_customers(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
