@@ -46,8 +46,10 @@ Steps:
   3. migrations: roles, schemas and Alembic migrations of every service
   4. services: each of
        %(services)s
-     as its own process (`loyalty run SERVICE`), logs in LOYALTY_HOME/logs/SERVICE.log,
-     health and metrics on a free port; waits until every /readyz answers
+     as its own process (`loyalty run SERVICE`), the wallet's vendor-gateway lane in one
+     more (redemption-gateway: `loyalty run redemption --lanes gateway`), logs in
+     LOYALTY_HOME/logs/PROCESS.log, health and metrics on a free port; waits until every
+     /readyz answers
   5. vendors: the simulator's vendor master (LOYALTY_HOME/sim-vendors.csv) is loaded with
      `loyalty vendors import`
   6. simulator: seeded South African customers (CIF records first), card authorizations,
