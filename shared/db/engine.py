@@ -43,22 +43,11 @@ def runtime_url(
     )
 
 
-# Every statement planned for its own parameters. With PostgreSQL's default, a prepared
-# statement (asyncpg prepares every one) switches to a generic plan after five executions
-# when that looks no dearer, and keeps it until the table's statistics change: on a fresh
-# schema that is a plan made for empty tables (a sequential scan inside a per-row lateral
-# join), kept while the table grows, until autovacuum's first ANALYZE. Seen in the redemption
-# benchmark: accrual's lookup of earlier earnings at 362 ms a batch, 17 s of PostgreSQL's
-# 18 s of CPU. Our statements take arrays of a batch's keys; planning them costs well under
-# a millisecond, and the plan then fits the batch's size.
-SERVER_SETTINGS = {"application_name": "loyalty", "plan_cache_mode": "force_custom_plan"}
-
-
 def create_engine(url: str | URL, pool_size: int = 5) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": SERVER_SETTINGS},
+        connect_args={"server_settings": {"application_name": "loyalty"}},
     )
