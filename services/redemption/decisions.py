@@ -72,7 +72,7 @@ class Spend:
 
 @dataclass
 class Pending:
-    """What a decisions batch writes at its end: one statement per table, not per request."""
+    """What a decisions batch writes at its end, in one statement (repository.write_decisions)."""
 
     book: LotBook
     decided: list[dict[str, Any]] = field(default_factory=list)

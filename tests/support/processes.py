@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from shared.infra.embedded import Endpoints, free_port
+from shared.up import Process
 
 LOGS = Path(".loyalty") / "test-logs"
 
@@ -42,10 +42,8 @@ class ServiceProcess:
     def start(self, *, wait_ready: bool = True) -> ServiceProcess:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = (LOGS / f"{self.name}.log").open("ab")
-        lanes = ["--lanes", self.lanes] if self.lanes else []
-        cli = [sys.executable, "-c", "from shared.cli import main; main()"]
         self.proc = subprocess.Popen(
-            [*cli, "run", self.service, *lanes],
+            Process(self.name, self.service, self.lanes).argv(),  # as `loyalty up` runs it
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
