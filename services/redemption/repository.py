@@ -1,4 +1,13 @@
-"""SQL of the wallet ledger: set-based where the batch allows, row locks in sorted order."""
+"""SQL of the wallet ledger: set-based where the batch allows, row locks in sorted order.
+
+Keyed access. asyncpg prepares every statement, and PostgreSQL may keep a generic plan of
+one made while its tables were empty (a fresh schema, a replay) until their first ANALYZE,
+a minute or more later. Such a plan joins a batch's unnest(...) of keys to a sequential
+scan of the whole table, for every batch. So each statement here that reaches rows by key
+says so in a form every plan takes as an index condition: a LATERAL probe per key, or a
+redundant `key = ANY(array)` beside the join ("keyed" below). The generic plans are checked
+by tests/integration/test_plan_cache.py.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +42,17 @@ class Account:
         return self.balance - self.held
 
 
+# One primary-key probe a wanted key, taken in key order (the keys arrive sorted), so that
+# no plan, generic or custom, reads accounts nobody asked for or locks in another order.
+LOCK_ACCOUNTS = (
+    "SELECT a.customer_no, a.currency, a.balance, a.held "
+    "FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[])) WITH ORDINALITY AS k(c, cur, n) "
+    "CROSS JOIN LATERAL (SELECT customer_no, currency, balance, held "
+    f'FROM "{SCHEMA}".accounts WHERE customer_no = k.c AND currency = k.cur FOR UPDATE) a '
+    "ORDER BY k.n"
+)
+
+
 async def lock_accounts(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, create: bool = True
 ) -> dict[tuple[str, str], Account]:
@@ -50,16 +70,18 @@ async def lock_accounts(
             ),
             params,
         )
-    rows = await conn.execute(
-        text(
-            f'SELECT customer_no, currency, balance, held FROM "{SCHEMA}".accounts '
-            "WHERE (customer_no, currency) IN "
-            "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
-            "ORDER BY customer_no, currency FOR UPDATE"
-        ),
-        params,
-    )
+    rows = await conn.execute(text(LOCK_ACCOUNTS), params)
     return {(r.customer_no, r.currency): Account(r.balance, r.held) for r in rows}
+
+
+SAVE_BALANCES = (
+    f'UPDATE "{SCHEMA}".accounts a SET balance = d.balance, held = d.held '
+    "FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:b AS bigint[]), "
+    "CAST(:h AS bigint[])) AS d(customer_no, currency, balance, held) "
+    "WHERE a.customer_no = d.customer_no AND a.currency = d.currency "
+    "AND a.customer_no = ANY(CAST(:c AS text[])) "  # keyed
+    "AND (a.balance, a.held) IS DISTINCT FROM (d.balance, d.held)"
+)
 
 
 async def save_balances(conn: AsyncConnection, accounts: dict[tuple[str, str], Account]) -> None:
@@ -67,13 +89,7 @@ async def save_balances(conn: AsyncConnection, accounts: dict[tuple[str, str], A
         return
     keys = sorted(accounts)
     await conn.execute(
-        text(
-            f'UPDATE "{SCHEMA}".accounts a SET balance = d.balance, held = d.held '
-            "FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]), CAST(:b AS bigint[]), "
-            "CAST(:h AS bigint[])) AS d(customer_no, currency, balance, held) "
-            "WHERE a.customer_no = d.customer_no AND a.currency = d.currency "
-            "AND (a.balance, a.held) IS DISTINCT FROM (d.balance, d.held)"
-        ),
+        text(SAVE_BALANCES),
         {
             "c": [k[0] for k in keys],
             "cur": [k[1] for k in keys],
@@ -167,6 +183,19 @@ async def create_lots(
     return ids
 
 
+OPEN_LOTS = (
+    "SELECT lot_id, customer_no, currency, posting_id, initial_points, remaining_points, "
+    "expires_at "
+    f'FROM "{SCHEMA}".lots WHERE customer_no = ANY(CAST(:c AS text[])) '  # keyed
+    "AND (customer_no, currency) IN "
+    "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
+    "AND remaining_points > 0 {unexpired}"
+    "ORDER BY customer_no, currency, lot_id FOR UPDATE"
+)
+LOCK_OPEN_LOTS = OPEN_LOTS.format(unexpired="")
+LOCK_USABLE_LOTS = OPEN_LOTS.format(unexpired="AND (expires_at IS NULL OR expires_at >= :d) ")
+
+
 async def lock_open_lots(
     conn: AsyncConnection, owners: Iterable[Owner], usable_on: date | None = None
 ) -> LotBook:
@@ -178,16 +207,8 @@ async def lock_open_lots(
         book.track(owner)
     if not wanted:
         return book
-    unexpired = "AND (expires_at IS NULL OR expires_at >= :d) " if usable_on else ""
     rows = await conn.execute(
-        text(
-            "SELECT lot_id, customer_no, currency, posting_id, initial_points, remaining_points, "
-            "expires_at "
-            f'FROM "{SCHEMA}".lots WHERE (customer_no, currency) IN '
-            "(SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[]))) "
-            f"AND remaining_points > 0 {unexpired}"
-            "ORDER BY customer_no, currency, lot_id FOR UPDATE"
-        ),
+        text(LOCK_USABLE_LOTS if usable_on else LOCK_OPEN_LOTS),
         {"c": [o[0] for o in wanted], "cur": [o[1] for o in wanted], "d": usable_on},
     )
     # Unpacked, not read by name: a row's attributes cost several times more (lot_summaries).
@@ -267,16 +288,19 @@ async def lot_summaries(
     }
 
 
+CONSUME_LOTS = (
+    f'UPDATE "{SCHEMA}".lots l SET remaining_points = l.remaining_points - d.n '
+    "FROM unnest(CAST(:i AS bigint[]), CAST(:n AS bigint[])) AS d(lot_id, n) "
+    "WHERE l.lot_id = d.lot_id AND l.lot_id = ANY(CAST(:i AS bigint[]))"  # keyed
+)
+
+
 async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) -> None:
     """(lot id, points taken); negative points give points back."""
     if not taken:
         return
     await conn.execute(
-        text(
-            f'UPDATE "{SCHEMA}".lots l SET remaining_points = l.remaining_points - d.n '
-            "FROM unnest(CAST(:i AS bigint[]), CAST(:n AS bigint[])) AS d(lot_id, n) "
-            "WHERE l.lot_id = d.lot_id"
-        ),
+        text(CONSUME_LOTS),
         {"i": [t[0] for t in taken], "n": [t[1] for t in taken]},
     )
 
@@ -290,6 +314,18 @@ class Lookups:
     vendors: dict[str, bool]  # vendor -> accepts redemptions now
 
 
+# The decisions given before to (vendor, request, action): one probe of the unique key
+# each. The former `IN (SELECT * FROM unnest(...))`, planned generically on a fresh schema,
+# read all of redemptions for every batch (tests/integration/test_plan_cache.py).
+EARLIER_DECISIONS = f"""
+SELECT d.vendor_id, d.request_id, d.action, d.decision
+FROM unnest(CAST(:v AS text[]), CAST(:r AS text[]), CAST(:a AS text[])) AS k(v, r, a)
+CROSS JOIN LATERAL (
+    SELECT vendor_id, request_id, action, decision FROM "{SCHEMA}".redemptions
+    WHERE vendor_id = k.v AND request_id = k.r AND action = k.a OFFSET 0
+) d
+"""
+
 # One round trip for the three reads of a decisions batch (each a round trip before, and a
 # round trip waits for a core on a busy machine), which also opens the accounts of the
 # known customers that have none yet (the caller then locks them).
@@ -302,9 +338,7 @@ WITH opened AS (
 )
 SELECT
     (SELECT json_agg(json_build_array(vendor_id, request_id, action, decision))
-     FROM "{SCHEMA}".redemptions
-     WHERE (vendor_id, request_id, action) IN (SELECT * FROM unnest(
-         CAST(:v AS text[]), CAST(:r AS text[]), CAST(:a AS text[])))) AS earlier,
+     FROM ({EARLIER_DECISIONS}) e) AS earlier,
     (SELECT json_agg(json_build_array(customer_no, preferred_language, loyalty_member, status,
                                       cashback_account_no))
      FROM "{SCHEMA}".customers WHERE customer_no = ANY(CAST(:c AS text[]))) AS customers,
@@ -352,11 +386,7 @@ async def decisions_by_request(
     if not wanted:
         return {}
     rows = await conn.execute(
-        text(
-            f'SELECT vendor_id, request_id, action, decision FROM "{SCHEMA}".redemptions '
-            "WHERE (vendor_id, request_id, action) IN (SELECT * FROM unnest("
-            "CAST(:v AS text[]), CAST(:r AS text[]), CAST(:a AS text[])))"
-        ),
+        text(EARLIER_DECISIONS),
         {"v": [k[0] for k in wanted], "r": [k[1] for k in wanted], "a": [k[2] for k in wanted]},
     )
     return {(r.vendor_id, r.request_id, r.action): r.decision for r in rows}
@@ -378,7 +408,7 @@ WITH red AS (
 ), used AS (
     UPDATE "{SCHEMA}".lots l SET remaining_points = l.remaining_points - d.n
     FROM unnest(CAST(:li AS bigint[]), CAST(:ln AS bigint[])) AS d(lot_id, n)
-    WHERE l.lot_id = d.lot_id
+    WHERE l.lot_id = d.lot_id AND l.lot_id = ANY(CAST(:li AS bigint[]))  -- keyed
 ), alloc AS (
     INSERT INTO "{SCHEMA}".allocations (redemption_id, lot_id, points)
     SELECT red.redemption_id, a.lot_id, a.points
@@ -410,6 +440,7 @@ WITH red AS (
     FROM unnest(CAST(:bc AS text[]), CAST(:bcur AS text[]), CAST(:bb AS bigint[]),
                 CAST(:bh AS bigint[])) AS d(customer_no, currency, balance, held)
     WHERE a.customer_no = d.customer_no AND a.currency = d.currency
+      AND a.customer_no = ANY(CAST(:bc AS text[]))  -- keyed
       AND (a.balance, a.held) IS DISTINCT FROM (d.balance, d.held)
 )
 SELECT vendor_id, request_id, action, redemption_id FROM red
