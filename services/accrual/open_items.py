@@ -31,14 +31,37 @@ PENDING_COLUMNS = (
 )
 
 
+# Keyed statements probe their keys whatever the plan (see repository.SEEN).
+PENDING_FOR = (
+    f"SELECT p.* FROM {WANTED} CROSS JOIN LATERAL (SELECT {PENDING_COLUMNS} "
+    f'FROM "{SCHEMA}".pending_points '
+    "WHERE source = w.source AND transaction_id = w.transaction_id OFFSET 0) p"
+)
+SETTLE_PENDING = (
+    f'UPDATE "{SCHEMA}".pending_points p SET state = u.state, reason = u.reason, '
+    "changed_at = now() FROM unnest(CAST(:s AS text[]), CAST(:t AS text[]), "
+    "CAST(:cur AS text[]), CAST(:st AS text[]), CAST(:r AS text[])) "
+    "AS u(source, transaction_id, currency, state, reason) "
+    "WHERE (p.source, p.transaction_id, p.currency) = "
+    "(u.source, u.transaction_id, u.currency) AND p.state = 'pending' "
+    "AND p.source = ANY(CAST(:s AS text[])) AND p.transaction_id = ANY(CAST(:t AS text[])) "
+    "RETURNING p.source, p.transaction_id, p.currency"
+)
+HELD_FOR = (
+    "SELECT h.source, h.original_transaction_id, t.facts "
+    "FROM unnest(CAST(:s AS text[]), CAST(:t AS text[])) AS w(source, original) "
+    "CROSS JOIN LATERAL (SELECT source, transaction_id, status, original_transaction_id, "
+    f'held_at FROM "{SCHEMA}".held_reversals WHERE source = w.source '
+    "AND original_transaction_id = w.original AND state = 'held' OFFSET 0) h "
+    "CROSS JOIN LATERAL (SELECT facts, received_at "
+    f'FROM "{SCHEMA}".transactions WHERE source = h.source '
+    "AND transaction_id = h.transaction_id AND status = h.status OFFSET 0) t "
+    "ORDER BY h.held_at, t.received_at, h.transaction_id"
+)
+
+
 async def pending_for(conn: AsyncConnection, keys: Iterable[TxKey]) -> dict[CurrencyKey, Pending]:
-    rows = await conn.execute(
-        text(
-            f'SELECT {PENDING_COLUMNS} FROM "{SCHEMA}".pending_points '
-            f"JOIN {WANTED} USING (source, transaction_id)"
-        ),
-        pairs(keys),
-    )
+    rows = await conn.execute(text(PENDING_FOR), pairs(keys))
     return {(r.source, r.transaction_id, r.currency): Pending(*r) for r in rows}
 
 
@@ -74,15 +97,7 @@ async def save_pending(
     settled = [c for c in changes if c.state != "created"]
     if settled:
         rows = await conn.execute(
-            text(
-                f'UPDATE "{SCHEMA}".pending_points p SET state = u.state, reason = u.reason, '
-                "changed_at = now() FROM unnest(CAST(:s AS text[]), CAST(:t AS text[]), "
-                "CAST(:cur AS text[]), CAST(:st AS text[]), CAST(:r AS text[])) "
-                "AS u(source, transaction_id, currency, state, reason) "
-                "WHERE (p.source, p.transaction_id, p.currency) = "
-                "(u.source, u.transaction_id, u.currency) AND p.state = 'pending' "
-                "RETURNING p.source, p.transaction_id, p.currency"
-            ),
+            text(SETTLE_PENDING),
             {
                 "s": [c.pending.source for c in settled],
                 "t": [c.pending.transaction_id for c in settled],
@@ -122,16 +137,7 @@ RETURNING {", ".join(f"p.{c.strip()}" for c in PENDING_COLUMNS.split(","))}
 
 async def held_for(conn: AsyncConnection, keys: Iterable[TxKey]) -> dict[TxKey, list[Activity]]:
     """Refunds and reversals waiting for the given originals, in the order they were held."""
-    rows = await conn.execute(
-        text(
-            f'SELECT h.source, h.original_transaction_id, t.facts FROM "{SCHEMA}".held_reversals h '
-            f'JOIN "{SCHEMA}".transactions t USING (source, transaction_id, status) '
-            f"JOIN unnest(CAST(:s AS text[]), CAST(:t AS text[])) AS w(source, original) "
-            "ON (h.source, h.original_transaction_id) = (w.source, w.original) "
-            "WHERE h.state = 'held' ORDER BY h.held_at, t.received_at, h.transaction_id"
-        ),
-        pairs(keys),
-    )
+    rows = await conn.execute(text(HELD_FOR), pairs(keys))
     held: dict[TxKey, list[Activity]] = {}
     for r in rows:
         held.setdefault((r.source, r.original_transaction_id), []).append(

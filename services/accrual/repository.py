@@ -62,15 +62,20 @@ async def upsert_classes(conn: AsyncConnection, rows: Sequence[tuple[object, ...
     )
 
 
+# Statements that reach rows by key probe the key per wanted row (a LATERAL subquery that
+# OFFSET 0 keeps apart): a plain join to the unnest(...) of keys may be planned, generically,
+# while a table is empty, as a hash join over a sequential scan of the whole table, and the
+# plan stays until the table's first ANALYZE (tests/integration/test_plan_cache.py).
+SEEN = (
+    f"SELECT t.source, t.transaction_id, t.status FROM {WANTED} CROSS JOIN LATERAL ("
+    f'SELECT source, transaction_id, status FROM "{SCHEMA}".transactions '
+    "WHERE source = w.source AND transaction_id = w.transaction_id OFFSET 0) t"
+)
+
+
 async def seen(conn: AsyncConnection, keys: Iterable[TxKey]) -> set[SeenKey]:
     """Every status already recorded of the given transactions."""
-    rows = await conn.execute(
-        text(
-            f'SELECT t.source, t.transaction_id, t.status FROM "{SCHEMA}".transactions t '
-            f"JOIN {WANTED} USING (source, transaction_id)"
-        ),
-        pairs(keys),
-    )
+    rows = await conn.execute(text(SEEN), pairs(keys))
     return {(r.source, r.transaction_id, r.status) for r in rows}
 
 

@@ -77,6 +77,18 @@ async def record_tier_points(conn: AsyncConnection, rows: Sequence[TierPointsRow
     )
 
 
+# One probe of ix_tier_points_customer_earned per customer, whatever the plan: a plain join
+# may be planned, generically, on an empty table as a scan of all of tier_points, kept until
+# its first ANALYZE (tests/integration/test_plan_cache.py).
+QUALIFYING_POINTS = (
+    "SELECT w.c AS customer_no, COALESCE(t.points, 0) AS points FROM unnest("
+    "CAST(:c AS text[]), CAST(:s AS timestamptz[]), CAST(:e AS timestamptz[])) "
+    "AS w(c, s, e) CROSS JOIN LATERAL (SELECT SUM(points) AS points "
+    f'FROM "{SCHEMA}".tier_points WHERE customer_no = w.c '
+    "AND earned_at > w.s AND earned_at <= w.e) t"
+)
+
+
 async def qualifying_points(
     conn: AsyncConnection, windows: Mapping[str, tuple[datetime, datetime]]
 ) -> dict[str, int]:
@@ -85,12 +97,7 @@ async def qualifying_points(
         return {}
     customers = sorted(windows)
     rows = await conn.execute(
-        text(
-            "SELECT w.c AS customer_no, COALESCE(SUM(t.points), 0) AS points FROM unnest("
-            "CAST(:c AS text[]), CAST(:s AS timestamptz[]), CAST(:e AS timestamptz[])) "
-            f'AS w(c, s, e) LEFT JOIN "{SCHEMA}".tier_points t ON t.customer_no = w.c '
-            "AND t.earned_at > w.s AND t.earned_at <= w.e GROUP BY w.c"
-        ),
+        text(QUALIFYING_POINTS),
         {
             "c": customers,
             "s": [windows[c][0] for c in customers],

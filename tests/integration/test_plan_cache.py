@@ -26,7 +26,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.accrual import open_items
 from services.accrual import repository as accrual
+from services.customer_profile import tier_repository as tiers
 from services.redemption import repository as wallet
 from shared.db.engine import create_engine
 
@@ -46,11 +48,32 @@ END $$
 ROWS = "generate_series(CAST(:a AS int), CAST(:b AS int)) i"
 FILLS = {
     "accrual": {
+        "transactions": (
+            "INSERT INTO {t} (source, transaction_id, status, kind, customer_no, segment, tier, "
+            "earns, amount_cents, transaction_at, facts) SELECT 'card', 'T' || i, 'posted', "
+            "'purchase', 'C' || i, 'retail', 'blue', true, 100, now(), '{{}}' FROM {rows}"
+        ),
+        "pending_points": (
+            "INSERT INTO {t} (source, transaction_id, currency, customer_no, points, state, "
+            "rule_id, rule_version, transaction_at) SELECT 'card', 'T' || i, 'points', "
+            "'C' || i, 1, 'pending', 'rule', 1, now() FROM {rows}"
+        ),
+        "held_reversals": (
+            "INSERT INTO {t} (source, transaction_id, status, original_transaction_id, "
+            "customer_no, amount_cents, state, reason) SELECT 'card', 'R' || i, 'posted', "
+            "'T' || i, 'C' || i, 100, 'held', 'original not seen' FROM {rows}"
+        ),
         "earnings": (
             "INSERT INTO {t} (posting_id, source, source_transaction_id, status, customer_no, "
             "currency, points, amount_cents, rule_id, rule_version, transaction_at) "
             "SELECT 'P' || i, 'card', 'T' || i, 'posted', 'C' || i, 'points', 1, 100, 'rule', 1, "
             "now() FROM {rows}"
+        ),
+    },
+    "customer_profile": {
+        "tier_points": (
+            "INSERT INTO {t} (posting_id, customer_no, points, earned_at) "
+            "SELECT 'P' || i, 'C' || (i % 1000), 1, now() FROM {rows}"
         ),
     },
     "redemption": {
@@ -145,7 +168,17 @@ async def _generic_plans(
 @pytest.mark.parametrize(
     ("schema", "statements"),
     [
-        ("accrual", {"EARNED_BY_TRANSACTION": accrual.EARNED_BY_TRANSACTION}),
+        (
+            "accrual",
+            {
+                "EARNED_BY_TRANSACTION": accrual.EARNED_BY_TRANSACTION,
+                "SEEN": accrual.SEEN,
+                "PENDING_FOR": open_items.PENDING_FOR,
+                "SETTLE_PENDING": open_items.SETTLE_PENDING,
+                "HELD_FOR": open_items.HELD_FOR,
+            },
+        ),
+        ("customer_profile", {"QUALIFYING_POINTS": tiers.QUALIFYING_POINTS}),
         (
             "redemption",
             {
