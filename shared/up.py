@@ -245,9 +245,13 @@ class Process:
     service: str
     lanes: str = ""
 
-    def argv(self) -> list[str]:
+    def command(self) -> list[str]:
+        """Its `loyalty` arguments: the same in `up`, docker-compose.yml and k8s/."""
         lanes = ["--lanes", self.lanes] if self.lanes else []
-        return [sys.executable, *CLI, "run", self.service, *lanes]
+        return ["run", self.service, *lanes]
+
+    def argv(self) -> list[str]:
+        return [sys.executable, *CLI, *self.command()]
 
 
 def platform_processes() -> tuple[Process, ...]:

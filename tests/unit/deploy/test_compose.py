@@ -16,9 +16,12 @@ import yaml
 from shared.cli import build_parser
 from shared.infra.containers import KAFKA_IMAGE, POSTGRES_IMAGE
 from shared.settings import SERVICES, KafkaSecurity, PlatformSettings, ServiceSettings
+from shared.up import platform_processes
 from tests.unit.deploy.manifests import HTTP_PORT, ROOT
 
 ONE_SHOT = {"migrate", "simulator"}
+# The platform's processes, as `loyalty up` runs them: each a Compose service of its own.
+PROCESSES = {p.name: p for p in platform_processes()}
 APP_IMAGE_USER = "10001:10001"
 
 
@@ -105,12 +108,14 @@ def test_migrate_runs_migrations_then_creates_the_topics_once_infrastructure_is_
     assert "@postgres:5432/" in env["LOYALTY_DATABASE_URL"]
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_each_service_runs_after_migrate_and_is_healthy_when_ready(
-    services: dict[str, Any], service: str
+@pytest.mark.parametrize("name", PROCESSES)
+def test_each_process_runs_after_migrate_and_is_healthy_when_ready(
+    services: dict[str, Any], name: str
 ):
-    compose_service = services[compose_name(service)]
-    assert compose_service["command"] == ["run", service]
+    process = PROCESSES[name]
+    service = process.service
+    compose_service = services[compose_name(name)]
+    assert compose_service["command"] == process.command()
     assert compose_service["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
     }
@@ -128,7 +133,7 @@ def test_each_service_runs_after_migrate_and_is_healthy_when_ready(
 
 def test_our_containers_are_as_locked_down_as_on_kubernetes(services: dict[str, Any]):
     ours = app_services(services)
-    assert set(ours) == {compose_name(s) for s in SERVICES} | ONE_SHOT
+    assert set(ours) == {compose_name(p) for p in PROCESSES} | ONE_SHOT
     for name, service in ours.items():
         assert service["user"] == APP_IMAGE_USER, name
         assert service["read_only"] is True, name

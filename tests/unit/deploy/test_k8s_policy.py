@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import re
 from pathlib import PurePosixPath
@@ -13,7 +14,9 @@ import pytest
 
 from contracts.registry import TOPICS, topics_consumed_by
 from shared.cli import build_parser
+from shared.runtime import process_lanes
 from shared.settings import SERVICES, KafkaSecurity, PlatformSettings, ServiceSettings
+from shared.up import Process, platform_processes
 from tests.unit.deploy.manifests import (
     ALLOWED_EGRESS_PORTS,
     BUILDS,
@@ -50,9 +53,16 @@ def env_prefix(service: str) -> str:
     return f"LOYALTY_{service.upper()}_"
 
 
-def partitions_consumed(service: str) -> list[int]:
-    consumed = [TOPICS[t] if isinstance(t, str) else t for t in topics_consumed_by(service)]
-    return [descriptor.partitions for descriptor in consumed]
+# The platform's processes, as `loyalty up` runs them: each a Deployment of its own.
+PROCESSES = {p.name: p for p in platform_processes()}
+
+
+def partitions_consumed(process: Process) -> list[int]:
+    """The partition counts of the topics the process's lanes consume."""
+    definition = importlib.import_module(f"services.{process.service}.app").definition()
+    topics = [s.topic for lane in process_lanes(definition, process.lanes).values() for s in lane]
+    assert set(topics) <= set(topics_consumed_by(process.service)), process
+    return [TOPICS[topic].partitions for topic in topics]
 
 
 # ---- every pod: hardened, bounded, observable ----
@@ -140,18 +150,29 @@ def test_one_pinned_image_everywhere(build: str):
 
 
 @pytest.mark.parametrize("build", ALL_BUILDS)
-def test_each_service_runs_as_its_own_deployment(build: str):
+def test_each_process_of_the_platform_runs_as_its_own_deployment(build: str):
     deployments = of_kind(rendered(build), "Deployment")
-    assert sorted(d["metadata"]["name"] for d in deployments) == sorted(map(k8s_name, SERVICES))
+    assert sorted(d["metadata"]["name"] for d in deployments) == sorted(map(k8s_name, PROCESSES))
+    for process in PROCESSES.values():
+        (container,) = containers(named(deployments, "Deployment", k8s_name(process.name)))
+        assert container["args"] == process.command()
+    # Every lane of every service is consumed by exactly one Deployment.
     for service in SERVICES:
-        (container,) = containers(named(deployments, "Deployment", k8s_name(service)))
-        assert container["args"] == ["run", service]
+        definition = importlib.import_module(f"services.{service}.app").definition()
+        lanes = [
+            lane
+            for p in PROCESSES.values()
+            if p.service == service
+            for lane in process_lanes(definition, p.lanes)
+        ]
+        assert sorted(lanes) == sorted(process_lanes(definition, "")), service
 
 
 @pytest.mark.parametrize("build", ALL_BUILDS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_serves_health_and_metrics_on_its_http_port(build: str, service: str):
-    deployment = named(rendered(build), "Deployment", k8s_name(service))
+@pytest.mark.parametrize("name", PROCESSES)
+def test_a_process_serves_health_and_metrics_on_its_http_port(build: str, name: str):
+    service = PROCESSES[name].service
+    deployment = named(rendered(build), "Deployment", k8s_name(name))
     template = pod_template(deployment)
     (container,) = containers(deployment)
     assert container["ports"] == [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}]
@@ -180,10 +201,11 @@ def test_a_service_serves_health_and_metrics_on_its_http_port(build: str, servic
 
 
 @pytest.mark.parametrize("build", ALL_BUILDS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_gets_its_own_database_password_and_no_other(build: str, service: str):
-    (container,) = containers(named(rendered(build), "Deployment", k8s_name(service)))
-    passwords = {name for name in env_of(container) if name.endswith("_DB_PASSWORD")}
+@pytest.mark.parametrize("name", PROCESSES)
+def test_a_process_gets_its_services_database_password_and_no_other(build: str, name: str):
+    service = PROCESSES[name].service
+    (container,) = containers(named(rendered(build), "Deployment", k8s_name(name)))
+    passwords = {var for var in env_of(container) if var.endswith("_DB_PASSWORD")}
     assert passwords == {env_prefix(service) + "DB_PASSWORD"}
     assert "LOYALTY_DATABASE_URL" not in env_of(container)  # the admin URL is the Job's alone
 
@@ -203,10 +225,10 @@ def test_every_runtime_password_comes_from_its_own_services_key(build: str):
 
 
 @pytest.mark.parametrize("build", ALL_BUILDS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_has_a_disruption_budget_that_allows_a_drain(build: str, service: str):
+@pytest.mark.parametrize("name", PROCESSES)
+def test_a_process_has_a_disruption_budget_that_allows_a_drain(build: str, name: str):
     resources = rendered(build)
-    labels = pod_template(named(resources, "Deployment", k8s_name(service)))["metadata"]["labels"]
+    labels = pod_template(named(resources, "Deployment", k8s_name(name)))["metadata"]["labels"]
     budgets = [
         p
         for p in of_kind(resources, "PodDisruptionBudget")
@@ -217,21 +239,22 @@ def test_a_service_has_a_disruption_budget_that_allows_a_drain(build: str, servi
 
 
 @pytest.mark.parametrize("build", ALL_BUILDS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_scales_on_cpu_up_to_its_partition_count(build: str, service: str):
+@pytest.mark.parametrize("name", PROCESSES)
+def test_a_process_scales_on_cpu_up_to_the_partitions_it_consumes(build: str, name: str):
+    process = PROCESSES[name]
     resources = rendered(build)
     autoscalers = [
         h
         for h in of_kind(resources, "HorizontalPodAutoscaler")
         if h["spec"]["scaleTargetRef"]
-        == {"apiVersion": "apps/v1", "kind": "Deployment", "name": k8s_name(service)}
+        == {"apiVersion": "apps/v1", "kind": "Deployment", "name": k8s_name(name)}
     ]
     assert len(autoscalers) == 1
     spec = autoscalers[0]["spec"]
     assert 1 <= spec["minReplicas"] <= spec["maxReplicas"]
-    partitions = partitions_consumed(service)
+    partitions = partitions_consumed(process)
     # A consumer beyond the largest topic's partition count would get no partition at all.
-    assert spec["maxReplicas"] <= max(partitions, default=1), (service, partitions)
+    assert spec["maxReplicas"] <= max(partitions, default=1), (name, partitions)
     assert [m["resource"]["name"] for m in spec["metrics"]] == ["cpu"]
 
 
