@@ -114,6 +114,17 @@ class ServiceSettings(BaseSettings):
         description="the same for the other lanes (redemption: the vendor gateways' requests), "
         "which answer someone waiting: 500 ms cost 130 ms a hop at the median on Tansu",
     )
+    fetch_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="the most a consumer's fetch brings back, all partitions together; "
+        "under a backlog each consumer holds about this much (aiokafka's default: 50 MiB)",
+    )
+    max_partition_fetch_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="the same for one partition (aiokafka's default: 1 MiB)",
+    )
     max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_idle_ms: int = Field(default=20, ge=1)

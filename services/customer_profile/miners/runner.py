@@ -28,7 +28,7 @@ from shared.messaging.inbox import Claim, claim
 from shared.messaging.kafka import client_kwargs, producer_kwargs
 from shared.messaging.uow import UnitOfWork
 from shared.metrics import MESSAGES
-from shared.runtime import ProducerDeadLetters
+from shared.runtime import ProducerDeadLetters, fetch_limits
 from shared.settings import KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,8 @@ class MinerRun:
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
     batch_size: int = 500
     idle_check_s: float = 2.0  # how often an idle consumer looks for a rebuild
+    # What a fetch may bring back (shared.runtime.fetch_limits); aiokafka's when empty.
+    fetch_limits: dict[str, int] = field(default_factory=dict)
 
     def _processor(self, generation: int) -> MinerProcessor:
         return MinerProcessor(
@@ -153,6 +155,7 @@ class MinerRun:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
+            **self.fetch_limits,
             **client_kwargs(self.security),
         )
 
@@ -237,6 +240,7 @@ async def run_miners(context: Any) -> None:
                 ProducerDeadLetters(producer, f"{context.name}.miner.{m.name}"),
                 security,
                 batch_size=context.settings.batch_size,
+                fetch_limits=fetch_limits(context.settings),
             )
             for m in MINERS
         ]
