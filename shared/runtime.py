@@ -170,7 +170,7 @@ def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
 def fetch_limits(settings: ServiceSettings) -> dict[str, int]:
     """What one fetch of a consumer may bring back. A consumer keeps a fetch's records until
     they are consumed, so under a backlog each of a process's consumers holds about this
-    much (aiokafka's defaults, 50 MiB and 1 MiB a partition, took customer_profile's five
+    much (aiokafka's defaults, 50 MiB and 1 MiB a partition, took customer_profile's four
     consumers past 230 MB in a 100,000-transaction run)."""
     return {
         "fetch_max_bytes": settings.fetch_max_bytes,
