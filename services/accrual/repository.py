@@ -161,9 +161,6 @@ async def originals(conn: AsyncConnection, keys: Iterable[TxKey]) -> dict[Curren
     if not params["s"]:
         return {}
     found: dict[CurrencyKey, Original] = {}
-    # One unique-index probe per wanted transaction (OFFSET 0 keeps the subquery apart):
-    # a plain join lets the planner hash all of earnings when the table has no statistics
-    # yet (a fresh schema, a replay), which costs O(earnings) per batch.
     earned = await conn.execute(text(EARNED_BY_TRANSACTION), params)
     for r in earned:
         found[(r.source, r.source_transaction_id, r.currency)] = Original(

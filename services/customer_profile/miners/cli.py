@@ -247,6 +247,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         from aiokafka import AIOKafkaProducer  # noqa: PLC0415
 
         from shared.messaging.kafka import producer_kwargs  # noqa: PLC0415
+        from shared.runtime import fetch_limits  # noqa: PLC0415
         from shared.settings import KafkaSecurity  # noqa: PLC0415
 
         done: list[tuple[str, int, int]] = []
@@ -258,7 +259,10 @@ def _rebuild(args: argparse.Namespace) -> int:
                 read = 0
                 if args.replay:
                     sink = ProducerDeadLetters(producer, f"customer_profile.miner.{m.name}")
-                    read = await MinerRun(m, engine, bootstrap, sink).catch_up()
+                    limits = fetch_limits(service_settings("customer_profile"))
+                    read = await MinerRun(
+                        m, engine, bootstrap, sink, fetch_limits=limits
+                    ).catch_up()
                 done.append((m.name, generation, read))
         finally:
             await producer.stop()
