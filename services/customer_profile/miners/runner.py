@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,6 +42,7 @@ from shared.messaging.consumer import BatchProcessor, DeadLetter, DeadLetterSink
 from shared.messaging.inbox import Claim, ClaimResult, claim
 from shared.messaging.kafka import client_kwargs, producer_kwargs
 from shared.messaging.uow import Handler, Inbound, Subscription, UnitOfWork
+from shared.metrics import MESSAGES
 from shared.runtime import ProducerDeadLetters, consumer_group, fetch_limits
 from shared.settings import KafkaSecurity
 
@@ -49,10 +51,6 @@ log = logging.getLogger(__name__)
 
 class Superseded(Exception):  # noqa: N818 (a signal, not an error)
     """The miner was rebuilt: this consumer's generation is over."""
-
-
-class _Ahead(Exception):  # noqa: N818 (a signal, not an error)
-    """A hand-over found the miner ahead of the lane (args: the partitions): roll it back."""
 
 
 async def current_state(conn: AsyncConnection, name: str, *, lock: str = "") -> tuple[int, bool]:
@@ -149,7 +147,13 @@ class MinerProcessor(BatchProcessor):
         await self._dispatch(
             UnitOfWork(conn, SCHEMA), [valid[i] for i in result.fresh], duplicates=False
         )
-        self._count(valid, result)
+        counted = Counter(
+            (valid[i].record.topic, outcome)
+            for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates))
+            for i in indexes
+        )
+        for (topic, outcome), n in counted.items():
+            MESSAGES.labels(self.service, topic, outcome).inc(n)
         return result
 
     def decode(self, records: Sequence[Record]) -> list[_Valid]:
@@ -359,39 +363,30 @@ class MinerRun:
             before = await gap()
             if before.ahead or (max_gap is not None and before.behind > max_gap):
                 return before
-            try:
-                return await self._hand_over_holding(generation, reader, gap)
-            except _Ahead as ahead:
-                return HandOver(done=False, ahead=ahead.args)
+            async with self.engine.begin() as conn:
+                now, rebuilding = await current_state(conn, m.name, lock="FOR UPDATE")
+                if now != generation or not rebuilding:
+                    return HandOver(done=not rebuilding and now == generation)
+                held = await gap()  # the lane's batches of these topics wait from here on
+                if held.ahead:
+                    return held
+                processor = self._processor(generation)
+                applied = await self._apply_lane_committed(
+                    conn, reader, processor, held.mine, held.lane
+                )
+                await conn.execute(
+                    text(
+                        f'UPDATE "{SCHEMA}".report_miners SET rebuilding = false WHERE miner = :m'
+                    ),
+                    {"m": m.name},
+                )
+            log.info(
+                "miner %s rides the lane (%d messages applied at the hand-over)", m.name, applied
+            )
+            return HandOver(done=True, applied=applied)
         finally:
             await reader.stop()
             await admin.close()
-
-    async def _hand_over_holding(
-        self,
-        generation: int,
-        reader: AIOKafkaConsumer,
-        gap: Callable[[], Awaitable[HandOver]],
-    ) -> HandOver:
-        """The hand-over's transaction, holding the miner's row FOR UPDATE."""
-        m = self.miner
-        async with self.engine.begin() as conn:
-            now, rebuilding = await current_state(conn, m.name, lock="FOR UPDATE")
-            if now != generation or not rebuilding:
-                return HandOver(done=not rebuilding and now == generation)
-            held = await gap()  # the lane's batches of these topics wait from here on
-            if held.ahead:
-                return held
-            processor = self._processor(generation)
-            applied = await self._apply_lane_committed(
-                conn, reader, processor, held.mine, held.lane
-            )
-            await conn.execute(
-                text(f'UPDATE "{SCHEMA}".report_miners SET rebuilding = false WHERE miner = :m'),
-                {"m": m.name},
-            )
-        log.info("miner %s rides the lane (%d messages applied at the hand-over)", m.name, applied)
-        return HandOver(done=True, applied=applied)
 
     async def _apply_lane_committed(
         self,
@@ -413,11 +408,7 @@ class MinerRun:
             batches = await reader.getmany(*open_, timeout_ms=200, max_records=self.batch_size)
             records = [r for tp, rs in batches.items() if tp in open_ for r in rs]
             valid = processor.decode(records)
-            keep, closing = _applied_by_lane(valid, await _in_inbox(conn, "", valid), open_, lane)
-            if await _in_inbox(conn, self.miner.inbox_prefix, closing):
-                # Another consumer of the miner's group applied it but has not committed its
-                # offset yet: the miner is ahead of the lane there after all.
-                raise _Ahead(*{TopicPartition(v.record.topic, v.record.partition) for v in closing})
+            keep = _applied_by_lane(valid, await _in_lane_inbox(conn, valid), open_, lane)
             reader.pause(*(set(mine) - open_))
             if keep:
                 applied += len((await processor.apply_on(conn, keep)).fresh)
@@ -461,49 +452,37 @@ def _applied_by_lane(
     committed: set[tuple[str, str]],
     open_: set[TopicPartition],
     lane: dict[TopicPartition, int],
-) -> tuple[list[_Valid], list[_Valid]]:
+) -> list[_Valid]:
     """Of these records of the open partitions, in partition order, those the lane applied
-    (committed: in its inbox; one it dead-lettered is skipped), and the records at which
-    partitions close. A partition is closed (taken out of `open_`) at its first record
-    beyond the lane's committed offset that the lane has not committed: the lane applies it
-    and the rest."""
+    (committed: in its inbox); one it dead-lettered is skipped. A partition is closed (taken
+    out of `open_`) at its first record beyond the lane's committed offset that the lane has
+    not committed: the lane applies it and the rest."""
     keep: list[_Valid] = []
-    closing: list[_Valid] = []
     for v in valid:
         tp = TopicPartition(v.record.topic, v.record.partition)
         if tp not in open_:
             continue
-        if (v.record.topic, _message_id(v)) in committed:
+        if (v.record.topic, str(getattr(v.message, "message_id", ""))) in committed:
             keep.append(v)
         elif v.record.offset >= lane[tp]:
             open_.discard(tp)
-            closing.append(v)
-    return keep, closing
+    return keep
 
 
-def _message_id(v: _Valid) -> str:
-    return str(getattr(v.message, "message_id", ""))
-
-
-async def _in_inbox(
-    conn: AsyncConnection, prefix: str, valid: list[_Valid]
-) -> set[tuple[str, str]]:
-    """Which of these messages are claimed in the inbox under `prefix` + topic (the lane's:
-    no prefix), as (topic, message id)."""
+async def _in_lane_inbox(conn: AsyncConnection, valid: list[_Valid]) -> set[tuple[str, str]]:
+    """Which of these messages the lane has committed (its inbox: topic, message id)."""
     if not valid:
         return set()
     rows = await conn.execute(
         text(
-            # A probe a key (LATERAL ... LIMIT 1): the inbox is the service's largest table.
-            "SELECT k.topic, k.message_id "
+            "SELECT i.topic, i.message_id "
             "FROM unnest(CAST(:t AS text[]), CAST(:m AS text[])) AS k(topic, message_id) "
-            f'CROSS JOIN LATERAL (SELECT 1 FROM "{SCHEMA}".inbox i '
-            "WHERE i.topic = :p || k.topic AND i.message_id = k.message_id LIMIT 1) AS found"
+            f'CROSS JOIN LATERAL (SELECT topic, message_id FROM "{SCHEMA}".inbox '
+            "WHERE topic = k.topic AND message_id = k.message_id) AS i"
         ),
         {
-            "p": prefix,
             "t": [v.record.topic for v in valid],
-            "m": [_message_id(v) for v in valid],
+            "m": [str(getattr(v.message, "message_id", "")) for v in valid],
         },
     )
     return {(r.topic, r.message_id) for r in rows}

@@ -270,32 +270,3 @@ def test_under_the_service_s_own_group_the_miners_keep_their_groups() -> None:
     assert [f"{consumer_group('customer_profile')}.miner.{m.name}" for m in MINERS] == [
         m.group for m in MINERS
     ]
-
-
-def test_the_hand_over_keeps_what_the_lane_committed_and_closes_at_what_it_has_not() -> None:
-    """Offsets 5..10 of one partition, the lane's group committed up to 8: 6 was
-    dead-lettered by the lane (skipped), 8 is committed in its inbox beyond its offset (kept),
-    9 is the first it has not got to (the partition closes there: the lane applies 9 on)."""
-    from types import SimpleNamespace
-
-    from aiokafka import TopicPartition
-
-    from services.customer_profile.miners.runner import _applied_by_lane
-    from shared.messaging.consumer import _Valid
-
-    topic = "loyalty.wallet.balance-changed.v1"
-    tp = TopicPartition(topic, 0)
-    valid = [
-        _Valid(
-            SimpleNamespace(topic=topic, partition=0, offset=n, key=None, value=b""),  # type: ignore[arg-type]
-            SimpleNamespace(message_id=f"m{n}"),  # type: ignore[arg-type]
-            b"",
-        )
-        for n in range(5, 11)
-    ]
-    committed = {(topic, f"m{n}") for n in (5, 7, 8, 10)}
-    open_ = {tp, TopicPartition(topic, 1)}
-    keep, closing = _applied_by_lane(valid, committed, open_, {tp: 8})
-    assert [v.record.offset for v in keep] == [5, 7, 8]
-    assert [v.record.offset for v in closing] == [9]
-    assert open_ == {TopicPartition(topic, 1)}
