@@ -1,14 +1,9 @@
-"""The outbox relay: publishes committed events in order, then deletes them.
+"""The outbox relay: publishes committed events in order, then marks them sent.
 
 Exactly one relay is active per service: it holds a session-level advisory lock on a
 dedicated connection, relays on that same connection, and gives up (and re-acquires) the
-moment it fails. A crash between publishing and deleting republishes the same events with
+moment it fails. A crash between publishing and marking republishes the same events with
 the same message ids; consumers' inboxes drop the repeats.
-
-A published row is deleted, not marked sent: marking it (`sent_at`, in the unsent rows'
-partial index) wrote a new version of the row and of its two unique indexes, and an hourly
-purge deleted it again later; the three services' marking was a tenth of PostgreSQL's
-statement time in an e2e run. The broker's topic is the record of what was published.
 
 The consumer in the same process wakes the relay as soon as a batch has committed outbox
 rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every idle_s
@@ -16,7 +11,7 @@ after publishing and backing off to max_idle_s while there is nothing to publish
 
 A lane may have some of its events published as soon as they commit (topics in
 Subscription.publish_at_once): it hands their message ids to `publish_soon`, and a task of
-the relay's (`run_soon`) locks those rows, publishes and deletes them, taking whatever ids
+the relay's (`run_soon`) locks those rows, publishes and marks them, taking whatever ids
 came in meanwhile as its next batch; the relay's rounds skip rows so locked, so the two
 never publish the same row both.
 """
@@ -43,7 +38,7 @@ from shared.metrics import OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED, RELAY_ACTIVE
 
 log = logging.getLogger(__name__)
 
-RETENTION = "1 hour"  # rows an earlier version marked sent (and kept) are purged after it
+RETENTION = "1 hour"  # sent rows are kept this long for inspection, then purged
 
 
 def relay_lock_key(service: str) -> int:
@@ -155,7 +150,7 @@ class OutboxRelay:
             )
 
     async def _publish(self, conn: AsyncConnection, where: str, params: dict[str, Any]) -> int:
-        """Publish the outbox rows `where` selects (and locks), in id order, then delete them."""
+        """Publish the outbox rows `where` selects (and locks), in id order, then mark them."""
         schema = self.service
         rows = (
             await conn.execute(
@@ -179,7 +174,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*futures)
         await conn.execute(
-            text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)'),
+            text(f'UPDATE "{schema}".outbox SET sent_at = now() WHERE id = ANY(:ids)'),
             {"ids": [row.id for row in rows]},
         )
         now = datetime.now(UTC)
