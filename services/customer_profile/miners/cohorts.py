@@ -308,5 +308,4 @@ MINER = Miner(
     subscriptions=(Subscription(BALANCE_TOPIC, apply),),
     tables=(flows, lots, customers),
     description="issue cohorts: redeemed, expired and outstanding shares by month of issue",
-    rides_lane=True,
 )

@@ -238,35 +238,3 @@ def test_a_promotions_dates_and_vendors_come_from_the_programme_unless_given() -
         promotion_window(argparse.Namespace(
             promotion_id="nope", programme=None, starts=None, ends=None, vendors=None
         ))  # fmt: skip
-
-
-def test_the_lane_applies_the_miners_that_ride_it_after_its_own_handler() -> None:
-    from services.customer_profile import app
-    from services.customer_profile.miners.runner import with_miners
-
-    riding = {m.name for m in MINERS if m.rides_lane}
-    assert riding == {"cohorts", "promotion"}  # tiers reads profile changes, not a lane topic
-    own = {s.topic: s.handler for s in app.SUBSCRIPTIONS}
-    wrapped = {s.topic: s.handler for s in app.definition().subscriptions}
-    assert own.keys() == wrapped.keys()
-    mined = {t for m in MINERS if m.rides_lane for t in m.topics}
-    assert mined == {
-        "loyalty.wallet.balance-changed.v1",
-        "loyalty.points.posted.v1",
-        "loyalty.transaction.enriched.v1",
-    }
-    for topic, handler in own.items():
-        assert (wrapped[topic] is handler) == (topic not in mined)
-    lane_without_balances = [s for s in app.SUBSCRIPTIONS if s.topic not in mined][:2]
-    with pytest.raises(ValueError, match="miner cohorts rides the lane but the lane lacks"):
-        with_miners(lane_without_balances, MINERS)
-
-
-def test_under_the_service_s_own_group_the_miners_keep_their_groups() -> None:
-    """run_miners names a miner's groups after the lane's group: under the default one they
-    are the groups installed miners have committed offsets in (a rename would mine anew)."""
-    from shared.runtime import consumer_group
-
-    assert [f"{consumer_group('customer_profile')}.miner.{m.name}" for m in MINERS] == [
-        m.group for m in MINERS
-    ]
