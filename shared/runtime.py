@@ -209,7 +209,8 @@ def _subscribe_lane(
         max_records=settings.batch_size,
         batch_timeout_ms=batch_timeout_ms,
         fetch_max_wait_ms=fetch_max_wait_ms,
-        fetch_max_bytes=settings.fetch_max_bytes,  # fetch_limits
+        # fetch_limits(settings), spelled out: FastStream's overloads do not type a **dict
+        fetch_max_bytes=settings.fetch_max_bytes,
         max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
         decoder=_undecoded,
     )(on_batch)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.registry import TOPICS
-from shared.messaging.inbox import Claim, claim, payload_hash
+from shared.messaging.inbox import Claim, ClaimResult, claim, payload_hash
 from shared.messaging.outbox_signal import outbox_committed
 from shared.messaging.uow import Inbound, Subscription, UnitOfWork
 from shared.metrics import BATCH_SECONDS, MESSAGES, RETRIES
@@ -261,6 +261,14 @@ class BatchProcessor:
             self.publish_soon(uow.prompt)
         if uow.flushed:
             outbox_committed(self.service)
+        self._count(valid, result)
+        return [
+            DeadLetter(valid[i].record, "message_id_conflict: reused with another payload")
+            for i in result.conflicts
+        ]
+
+    def _count(self, valid: list[_Valid], result: ClaimResult) -> None:
+        """The messages processed and the duplicates, by topic."""
         counted = Counter(
             (valid[i].record.topic, outcome)
             for outcome, indexes in (("processed", result.fresh), ("duplicate", result.duplicates))
@@ -268,10 +276,6 @@ class BatchProcessor:
         )
         for (topic, outcome), n in counted.items():
             MESSAGES.labels(self.service, topic, outcome).inc(n)
-        return [
-            DeadLetter(valid[i].record, "message_id_conflict: reused with another payload")
-            for i in result.conflicts
-        ]
 
     async def _dispatch(self, uow: UnitOfWork, items: list[_Valid], *, duplicates: bool) -> None:
         by_topic: dict[str, list[Inbound[Any]]] = {}

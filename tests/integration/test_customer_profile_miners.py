@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,6 +59,19 @@ class Letters:
 
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         self.sent.extend(letters)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def only_this_module_mines() -> Iterator[None]:
+    """The miners' groups, rebuilds and hand-overs are driven here: a customer_profile
+    started by another module (the session's platform) would hand them over to its lane at
+    any moment. It is stopped for this module and started again after it."""
+    paused = ServiceProcess.running(SERVICE)
+    for process in paused:
+        process.stop()
+    yield
+    for process in paused:
+        process.start()
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +292,9 @@ async def published(endpoints: Endpoints, engine: AsyncEngine, pg_admin_url: str
         ],
     )
     for each in MINERS:
-        # Until the group has committed every partition's end: by this run, or by the
-        # running platform's customer_profile (same group) when the platform is up.
+        # From the beginning, on the miner's own group: a miner another module's service
+        # handed over to its lane is applied by no one here.
+        await reset(engine, each)
         await catch_up(engine, endpoints, each)
     return promo
 
@@ -566,3 +580,201 @@ async def test_the_running_service_mines_with_its_own_groups(
         assert (cohort["issued"], cohort["redeemed"], cohort["outstanding"]) == (700, 200, 500)
     finally:
         assert service.stop() == 0
+
+
+# --- riding the lane ----------------------------------------------------------------------
+
+
+async def _state(url: str, name: str) -> tuple[int, bool]:
+    [row] = await fetch(
+        url,
+        "SELECT generation, rebuilding FROM customer_profile.report_miners WHERE miner = $1",
+        name,
+    )
+    return row["generation"], row["rebuilding"]
+
+
+async def _lots_of(url: str, customers: Sequence[str]) -> list[tuple[Any, ...]]:
+    rows = await fetch(
+        url,
+        "SELECT customer_no, seq, cohort, issued, remaining, redeemed "
+        "FROM customer_profile.report_cohort_lots WHERE customer_no = ANY($1) "
+        "ORDER BY customer_no, seq",
+        list(customers),
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_a_rebuilding_miner_waits_for_a_lane_that_is_behind_it(
+    engine: AsyncEngine, endpoints: Endpoints, pg_admin_url: str, published: str
+) -> None:
+    del published
+    cohorts = miner("cohorts")
+    generation = await reset(engine, cohorts)
+    run = MinerRun(cohorts, engine, endpoints.kafka_bootstrap, Letters())
+    assert await run.catch_up() > 0
+    # A lane whose group has consumed nothing is behind the miner on every partition with
+    # messages: the miner stays on its own group.
+    result = await run.hand_over(f"loyalty.test.never-consumed.{RUN}")
+    assert not result.done
+    assert result.ahead
+    assert await _state(pg_admin_url, "cohorts") == (generation, True)
+    with pytest.raises(ValueError, match="does not ride the lane"):
+        await MinerRun(miner("tiers"), engine, endpoints.kafka_bootstrap, Letters()).hand_over("g")
+
+
+async def test_a_rebuild_under_traffic_hands_over_to_the_lane_and_applies_each_message_once(
+    endpoints: Endpoints, engine: AsyncEngine, pg_admin_url: str, published: str
+) -> None:
+    """The service runs; balance changes flow; the cohorts miner is rebuilt mid-stream. It
+    catches up on its own group, the lane takes it over, and its lots are exactly what a
+    replay of the topic on its own group gives; after the hand-over the lane applies it."""
+    del published
+    cohorts = miner("cohorts")
+    service = ServiceProcess(SERVICE, endpoints).start()
+    try:
+        riding = await eventually(
+            lambda: _state(pg_admin_url, "cohorts"), lambda s: not s[1], timeout=120
+        )
+        assert riding[1] is False  # caught up with the lane (it read the session's history)
+        customers = [m.customer_no() for _ in range(12)]
+        earned, rebuilt = 0, 0
+        for round_ in range(12):
+            batch = []
+            for i, customer in enumerate(customers):
+                points = 100 + 10 * round_ + i
+                earned += points
+                batch.append(balance(customer, "earn", points, at("2019-09-01", 8 + round_ % 12)))
+                if round_ % 4 == 3:  # redemptions take the oldest lots first: order matters
+                    batch.append(balance(customer, "redemption", -150, at("2019-10-02")))
+            await publish(endpoints, "loyalty.wallet.balance-changed.v1", batch)
+            if round_ == 4:
+                rebuilt = await reset(engine, cohorts)
+            await asyncio.sleep(0.3)
+        await eventually(
+            lambda: _state(pg_admin_url, "cohorts"),
+            lambda s: s == (rebuilt, False),
+            timeout=120,
+        )
+        lots = await eventually(
+            lambda: _lots_of(pg_admin_url, customers),
+            lambda rows: sum(r[3] for r in rows) == earned,
+            timeout=60,
+        )
+        assert len(lots) == 12 * 12  # a lot an earning, none twice
+        assert sum(r[3] for r in lots) == earned
+        assert sum(r[5] for r in lots) == 12 * 3 * 150
+
+        # After the hand-over, the lane applies the miner: no claim in the miner's namespace.
+        late = balance(customers[0], "earn", 777, at("2019-11-05"))
+        await publish(endpoints, "loyalty.wallet.balance-changed.v1", [late])
+        await eventually(
+            lambda: _lots_of(pg_admin_url, customers[:1]),
+            lambda rows: any(r[3] == 777 for r in rows),
+        )
+        claims = await fetch(
+            pg_admin_url,
+            "SELECT topic FROM customer_profile.inbox WHERE message_id = $1 ORDER BY topic",
+            late.message_id,
+        )
+        assert [r["topic"] for r in claims] == ["loyalty.wallet.balance-changed.v1"]
+        live = await _lots_of(pg_admin_url, customers)
+    finally:
+        assert service.stop() == 0
+    # The same lots as a replay of the topic on the miner's own group.
+    await reset(engine, cohorts)
+    assert await catch_up(engine, endpoints, cohorts) > 0
+    assert await _lots_of(pg_admin_url, customers) == live
+
+
+async def test_the_hand_over_applies_what_the_lane_committed_beyond_the_miner_and_no_more(
+    endpoints: Endpoints, engine: AsyncEngine, pg_admin_url: str, published: str
+) -> None:
+    """The service's own lane code, in this process, on a group of its own: a rebuilding
+    miner caught up with the topic; the lane then applies five messages (offsets committed
+    for three: the last two as if the lane stopped between its database commit and its offset
+    commit) and has not read three more. The hand-over applies the five and not the three;
+    the lane applies those after it, the miner with them; every lot once."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from contracts.registry import TOPICS
+    from services.customer_profile import app
+    from shared.messaging.consumer import BatchProcessor
+
+    del published
+    topic = "loyalty.wallet.balance-changed.v1"
+    cohorts = miner("cohorts")
+    generation = await reset(engine, cohorts)
+    run = MinerRun(cohorts, engine, endpoints.kafka_bootstrap, Letters())
+    await run.catch_up()
+
+    group = f"loyalty.test.lane.{RUN}"
+    [subscription] = [s for s in app.definition().subscriptions if s.topic == topic]
+    lane = BatchProcessor(SERVICE, engine, {topic: subscription}, Letters())
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=endpoints.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(TOPICS[topic].partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+
+        x = m.customer_no()
+        applied = [balance(x, "earn", 10 + i, at("2019-12-02")) for i in range(5)]
+        unread = [balance(x, "earn", 100 + i, at("2019-12-03")) for i in range(3)]
+        await publish(endpoints, topic, applied)
+
+        async def read_until(ids: set[str]) -> list[Any]:
+            got: list[Any] = []
+            while ids - {json.loads(r.value)["message_id"] for r in got}:
+                batches = await consumer.getmany(timeout_ms=1000)
+                got += [r for rs in batches.values() for r in rs]
+            return got
+
+        records = await read_until({b.message_id for b in applied})
+        await lane.process(records)  # the miner is rebuilding: the lane leaves it alone
+        assert await _lots_of(pg_admin_url, [x]) == []
+        third = next(
+            r for r in records if json.loads(r.value)["message_id"] == applied[2].message_id
+        )
+        mine = TopicPartition(topic, third.partition)
+        offsets = {tp: await consumer.position(tp) for tp in partitions}
+        await consumer.commit({**offsets, mine: third.offset + 1})
+        await publish(endpoints, topic, unread)
+
+        stopping = asyncio.Event()
+        stopping.set()  # the service stops: the hand-over rolls back and releases the lane
+        assert not (await run.hand_over(group, stop=stopping)).done
+        assert await _lots_of(pg_admin_url, [x]) == []
+        assert await _state(pg_admin_url, "cohorts") == (generation, True)
+
+        assert (await run.hand_over(group)).done
+        lots = await _lots_of(pg_admin_url, [x])
+        assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14]
+        claimed = await fetch(
+            pg_admin_url,
+            "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
+            "AND message_id = ANY($2)",
+            cohorts.inbox_prefix + topic,
+            [b.message_id for b in applied],
+        )
+        assert claimed[0]["n"] == 5  # applied by the hand-over, in the miner's namespace
+
+        consumer.seek(mine, third.offset + 1)  # the lane goes on from its committed offset
+        records = await read_until({b.message_id for b in unread})
+        await lane.process(records)  # two of them again: duplicates; the miner rides now
+        lots = await _lots_of(pg_admin_url, [x])
+        assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14, 100, 101, 102]
+        claimed = await fetch(
+            pg_admin_url,
+            "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
+            "AND message_id = ANY($2)",
+            cohorts.inbox_prefix + topic,
+            [b.message_id for b in unread],
+        )
+        assert claimed[0]["n"] == 0  # applied by the lane
+    finally:
+        await consumer.stop()
+        await lane.close()

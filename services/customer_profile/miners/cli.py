@@ -71,8 +71,10 @@ def register(subparsers: Any) -> None:
         "rebuild",
         help="empty a miner's tables and replay its topics from the beginning",
         description="Empties the miner's tables and inbox entries and moves it to a new "
-        "consumer group: the running service replays its topics into the empty tables. "
-        "With --replay this command replays them itself, up to the topics' current ends.",
+        "consumer group: the running service replays its topics into the empty tables (and "
+        "a miner that rides the service's lane is applied by the lane again once it has "
+        "caught up with it). With --replay this command replays them itself, up to the "
+        "topics' current ends, and hands a riding miner over to the lane if it can.",
     )
     rebuild.add_argument("miner", choices=[m.name for m in MINERS] + ["all"])
     rebuild.add_argument("--replay", action="store_true", help="replay here, then exit")
@@ -238,37 +240,49 @@ def _tiers(args: argparse.Namespace) -> int:
 
 def _rebuild(args: argparse.Namespace) -> int:
     from services.customer_profile.miners.runner import MinerRun, reset  # noqa: PLC0415
-    from shared.runtime import ProducerDeadLetters  # noqa: PLC0415
+    from shared.runtime import ProducerDeadLetters, consumer_group  # noqa: PLC0415
 
     chosen = list(MINERS) if args.miner == "all" else [miner(args.miner)]
     bootstrap = resolve_endpoints(PlatformSettings()).kafka_bootstrap
+    settings = service_settings("customer_profile")
 
-    async def work(engine: AsyncEngine) -> list[tuple[str, int, int]]:
+    async def work(engine: AsyncEngine) -> list[tuple[str, int, int, bool]]:
         from aiokafka import AIOKafkaProducer  # noqa: PLC0415
 
         from shared.messaging.kafka import producer_kwargs  # noqa: PLC0415
         from shared.runtime import fetch_limits  # noqa: PLC0415
         from shared.settings import KafkaSecurity  # noqa: PLC0415
 
-        done: list[tuple[str, int, int]] = []
+        done: list[tuple[str, int, int, bool]] = []
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_kwargs(KafkaSecurity()))
         await producer.start()
         try:
             for m in chosen:
                 generation = await reset(engine, m)
-                read = 0
+                read, riding = 0, False
                 if args.replay:
                     sink = ProducerDeadLetters(producer, f"customer_profile.miner.{m.name}")
-                    limits = fetch_limits(service_settings("customer_profile"))
-                    read = await MinerRun(
-                        m, engine, bootstrap, sink, fetch_limits=limits
-                    ).catch_up()
-                done.append((m.name, generation, read))
+                    run = MinerRun(m, engine, bootstrap, sink, fetch_limits=fetch_limits(settings))
+                    read = await run.catch_up()
+                    if m.rides_lane:
+                        lane = settings.consumer_group or consumer_group("customer_profile")
+                        riding = (await run.hand_over(lane)).done
+                done.append((m.name, generation, read, riding))
         finally:
             await producer.stop()
         return done
 
-    for name, generation, read in _on_database(work):
+    for name, generation, read, riding in _on_database(work):
         replayed = f", {read} records replayed" if args.replay else ""
         print(f"miner {name}: emptied, now generation {generation}{replayed}")
+        if args.replay and miner(name).rides_lane:
+            print(
+                f"miner {name}: "
+                + (
+                    "caught up with the service's lane, which applies it from now on"
+                    if riding
+                    else "ahead of the service's lane: the running service hands it over "
+                    "once its lane has passed it"
+                )
+            )
     return 0

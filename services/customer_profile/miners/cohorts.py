@@ -308,4 +308,5 @@ MINER = Miner(
     subscriptions=(Subscription(BALANCE_TOPIC, apply),),
     tables=(flows, lots, customers),
     description="issue cohorts: redeemed, expired and outstanding shares by month of issue",
+    rides_lane=True,
 )

@@ -241,4 +241,5 @@ MINER = Miner(
     ),
     tables=(postings, spend),
     description="promotion response: participants, points awarded, spend before and during",
+    rides_lane=True,
 )

@@ -238,3 +238,64 @@ def test_a_promotions_dates_and_vendors_come_from_the_programme_unless_given() -
         promotion_window(argparse.Namespace(
             promotion_id="nope", programme=None, starts=None, ends=None, vendors=None
         ))  # fmt: skip
+
+
+def test_the_lane_applies_the_miners_that_ride_it_after_its_own_handler() -> None:
+    from services.customer_profile import app
+    from services.customer_profile.miners.runner import with_miners
+
+    riding = {m.name for m in MINERS if m.rides_lane}
+    assert riding == {"cohorts", "promotion"}  # tiers reads profile changes, not a lane topic
+    own = {s.topic: s.handler for s in app.SUBSCRIPTIONS}
+    wrapped = {s.topic: s.handler for s in app.definition().subscriptions}
+    assert own.keys() == wrapped.keys()
+    mined = {t for m in MINERS if m.rides_lane for t in m.topics}
+    assert mined == {
+        "loyalty.wallet.balance-changed.v1",
+        "loyalty.points.posted.v1",
+        "loyalty.transaction.enriched.v1",
+    }
+    for topic, handler in own.items():
+        assert (wrapped[topic] is handler) == (topic not in mined)
+    lane_without_balances = [s for s in app.SUBSCRIPTIONS if s.topic not in mined][:2]
+    with pytest.raises(ValueError, match="miner cohorts rides the lane but the lane lacks"):
+        with_miners(lane_without_balances, MINERS)
+
+
+def test_under_the_service_s_own_group_the_miners_keep_their_groups() -> None:
+    """run_miners names a miner's groups after the lane's group: under the default one they
+    are the groups installed miners have committed offsets in (a rename would mine anew)."""
+    from shared.runtime import consumer_group
+
+    assert [f"{consumer_group('customer_profile')}.miner.{m.name}" for m in MINERS] == [
+        m.group for m in MINERS
+    ]
+
+
+def test_the_hand_over_keeps_what_the_lane_committed_and_closes_at_what_it_has_not() -> None:
+    """Offsets 5..10 of one partition, the lane's group committed up to 8: 6 was
+    dead-lettered by the lane (skipped), 8 is committed in its inbox beyond its offset (kept),
+    9 is the first it has not got to (the partition closes there: the lane applies 9 on)."""
+    from types import SimpleNamespace
+
+    from aiokafka import TopicPartition
+
+    from services.customer_profile.miners.runner import _applied_by_lane
+    from shared.messaging.consumer import _Valid
+
+    topic = "loyalty.wallet.balance-changed.v1"
+    tp = TopicPartition(topic, 0)
+    valid = [
+        _Valid(
+            SimpleNamespace(topic=topic, partition=0, offset=n, key=None, value=b""),  # type: ignore[arg-type]
+            SimpleNamespace(message_id=f"m{n}"),  # type: ignore[arg-type]
+            b"",
+        )
+        for n in range(5, 11)
+    ]
+    committed = {(topic, f"m{n}") for n in (5, 7, 8, 10)}
+    open_ = {tp, TopicPartition(topic, 1)}
+    keep, closing = _applied_by_lane(valid, committed, open_, {tp: 8})
+    assert [v.record.offset for v in keep] == [5, 7, 8]
+    assert [v.record.offset for v in closing] == [9]
+    assert open_ == {TopicPartition(topic, 1)}
