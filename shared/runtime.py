@@ -305,7 +305,7 @@ async def run_service(
         if settings.relay_enabled
         else []
     )
-    if MAIN_LANE in lanes:  # a process of other lanes only (e.g. the gateway's) runs none
+    if MAIN_LANE in lanes and settings.workers:  # a process of other lanes only runs none
         tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
     try:
         await broker.start()

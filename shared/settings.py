@@ -146,6 +146,12 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = Field(
         default=True, description="run the outbox relay in this process (off: a separate relay)"
     )
+    workers: bool = Field(
+        default=True,
+        description="run the service's background workers where the main lane runs (accrual: "
+        "pending points' lapse; redemption: expiry; customer_profile: the tier review and the "
+        "report miners' catch-up and hand-over); off: another process of the service runs them",
+    )
     consumer_group: str | None = Field(
         default=None,
         description="Kafka consumer group (default loyalty.<service>); a new group replays the "

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from services.customer_profile.miners.tiers import tier_report
 from shared.db.engine import create_engine, runtime_url
 from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import DeadLetter
+from shared.messaging.inbox import Claim, claim
 from shared.settings import PlatformSettings, service_settings
 from tests.support import messages as m
 from tests.support.db import eventually, fetch
@@ -59,19 +60,6 @@ class Letters:
 
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         self.sent.extend(letters)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def only_this_module_mines() -> Iterator[None]:
-    """The miners' groups, rebuilds and hand-overs are driven here: a customer_profile
-    started by another module (the session's platform) would hand them over to its lane at
-    any moment. It is stopped for this module and started again after it."""
-    paused = ServiceProcess.running(SERVICE)
-    for process in paused:
-        process.stop()
-    yield
-    for process in paused:
-        process.start()
 
 
 @pytest.fixture(scope="module")
@@ -742,25 +730,32 @@ async def test_the_hand_over_applies_what_the_lane_committed_beyond_the_miner_an
         mine = TopicPartition(topic, third.partition)
         offsets = {tp: await consumer.position(tp) for tp in partitions}
         await consumer.commit({**offsets, mine: third.offset + 1})
-        await publish(endpoints, topic, unread)
+        # The session's platform runs customer_profile, whose lane reads this topic too: it
+        # must not apply the three before the hand-over. Their inbox keys are held here, so
+        # its claim of them waits until this transaction ends, after the hand-over.
+        async with engine.connect() as held:
+            await held.begin()
+            await claim(held, SERVICE, [Claim(topic, b.message_id, b"held") for b in unread])
+            await publish(endpoints, topic, unread)
 
-        stopping = asyncio.Event()
-        stopping.set()  # the service stops: the hand-over rolls back and releases the lane
-        assert not (await run.hand_over(group, stop=stopping)).done
-        assert await _lots_of(pg_admin_url, [x]) == []
-        assert await _state(pg_admin_url, "cohorts") == (generation, True)
+            stopping = asyncio.Event()
+            stopping.set()  # the service stops: the hand-over rolls back and releases the lane
+            assert not (await run.hand_over(group, stop=stopping)).done
+            assert await _lots_of(pg_admin_url, [x]) == []
+            assert await _state(pg_admin_url, "cohorts") == (generation, True)
 
-        assert (await run.hand_over(group)).done
-        lots = await _lots_of(pg_admin_url, [x])
-        assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14]
-        claimed = await fetch(
-            pg_admin_url,
-            "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
-            "AND message_id = ANY($2)",
-            cohorts.inbox_prefix + topic,
-            [b.message_id for b in applied],
-        )
-        assert claimed[0]["n"] == 5  # applied by the hand-over, in the miner's namespace
+            assert (await run.hand_over(group)).done
+            lots = await _lots_of(pg_admin_url, [x])
+            assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14]
+            claimed = await fetch(
+                pg_admin_url,
+                "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
+                "AND message_id = ANY($2)",
+                cohorts.inbox_prefix + topic,
+                [b.message_id for b in applied],
+            )
+            assert claimed[0]["n"] == 5  # applied by the hand-over, in the miner's namespace
+            await held.rollback()
 
         consumer.seek(mine, third.offset + 1)  # the lane goes on from its committed offset
         records = await read_until({b.message_id for b in unread})

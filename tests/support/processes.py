@@ -8,7 +8,6 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import ClassVar
 
 from shared.infra.embedded import Endpoints, free_port
 from shared.up import Process
@@ -40,18 +39,6 @@ class ServiceProcess:
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
-    _started: ClassVar[list[ServiceProcess]] = []
-
-    @classmethod
-    def running(cls, service: str) -> list[ServiceProcess]:
-        """The processes of `service` started in this session and running now (e.g. the
-        session's platform's)."""
-        return [
-            p
-            for p in cls._started
-            if p.service == service and p.proc is not None and p.proc.poll() is None
-        ]
-
     def start(self, *, wait_ready: bool = True) -> ServiceProcess:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = (LOGS / f"{self.name}.log").open("ab")
@@ -61,8 +48,6 @@ class ServiceProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        if self not in ServiceProcess._started:
-            ServiceProcess._started.append(self)
         if wait_ready:
             self.wait_ready()
         return self
