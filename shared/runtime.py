@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +151,14 @@ def process_lanes(definition: ServiceDefinition, only: str) -> dict[str, list[Su
             f"{definition.name} has no lane {', '.join(unknown)}; its lanes: {', '.join(lanes)}"
         )
     return {name: subs for name, subs in lanes.items() if not wanted or name in wanted}
+
+
+def process_workers(
+    definition: ServiceDefinition, lanes: Mapping[str, object], settings: ServiceSettings
+) -> Sequence[Worker]:
+    """The service's background workers this process runs: all of them where its main lane
+    runs, unless LOYALTY_<SERVICE>_WORKERS is off; none in a process of other lanes only."""
+    return definition.workers if MAIN_LANE in lanes and settings.workers else ()
 
 
 def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
@@ -305,8 +313,10 @@ async def run_service(
         if settings.relay_enabled
         else []
     )
-    if MAIN_LANE in lanes and settings.workers:  # a process of other lanes only runs none
-        tasks += [asyncio.create_task(w(context), name=w.__name__) for w in definition.workers]
+    tasks += [
+        asyncio.create_task(w(context), name=w.__name__)
+        for w in process_workers(definition, lanes, settings)
+    ]
     try:
         await broker.start()
         log.info("%s started, lanes: %s", definition.name, ", ".join(lanes))

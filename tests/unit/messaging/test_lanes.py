@@ -11,7 +11,7 @@ import pytest
 from services.redemption.app import definition
 from services.redemption.handlers import REQUESTED_TOPIC
 from shared.messaging.uow import MAIN_LANE
-from shared.runtime import lane_timing, process_lanes
+from shared.runtime import lane_timing, process_lanes, process_workers
 from shared.settings import SERVICES, service_settings
 from shared.up import platform_processes
 
@@ -46,6 +46,17 @@ def test_a_process_consumes_every_lane_or_only_those_it_is_given() -> None:
     assert [s.topic for s in process_lanes(wallet, "gateway")["gateway"]] == [REQUESTED_TOPIC]
     assert set(process_lanes(wallet, " main ")) == {MAIN_LANE}
     assert process_lanes(wallet, "main,gateway") == every
+
+
+def test_workers_run_with_the_main_lane_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    wallet, settings = definition(), service_settings("redemption")
+    assert wallet.workers
+    assert process_workers(wallet, process_lanes(wallet, ""), settings) == wallet.workers
+    assert process_workers(wallet, process_lanes(wallet, "main"), settings) == wallet.workers
+    assert process_workers(wallet, process_lanes(wallet, "gateway"), settings) == ()
+    monkeypatch.setenv("LOYALTY_REDEMPTION_WORKERS", "false")
+    off = service_settings("redemption")
+    assert process_workers(wallet, process_lanes(wallet, ""), off) == ()
 
 
 def test_an_unknown_lane_is_refused_naming_the_lanes_there_are() -> None:
