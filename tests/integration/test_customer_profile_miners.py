@@ -582,6 +582,18 @@ async def _state(url: str, name: str) -> tuple[int, bool]:
     return row["generation"], row["rebuilding"]
 
 
+async def _claimed(url: str, topic: str, messages: Sequence[Any]) -> int:
+    """How many of these messages the inbox holds under `topic` (a miner's: prefixed)."""
+    [row] = await fetch(
+        url,
+        "SELECT count(*) AS n FROM customer_profile.inbox "
+        "WHERE topic = $1 AND message_id = ANY($2)",
+        topic,
+        [m.message_id for m in messages],
+    )
+    return int(row["n"])
+
+
 async def _lots_of(url: str, customers: Sequence[str]) -> list[tuple[Any, ...]]:
     rows = await fetch(
         url,
@@ -747,14 +759,8 @@ async def test_the_hand_over_applies_what_the_lane_committed_beyond_the_miner_an
             assert (await run.hand_over(group)).done
             lots = await _lots_of(pg_admin_url, [x])
             assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14]
-            claimed = await fetch(
-                pg_admin_url,
-                "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
-                "AND message_id = ANY($2)",
-                cohorts.inbox_prefix + topic,
-                [b.message_id for b in applied],
-            )
-            assert claimed[0]["n"] == 5  # applied by the hand-over, in the miner's namespace
+            # applied by the hand-over, in the miner's namespace
+            assert await _claimed(pg_admin_url, cohorts.inbox_prefix + topic, applied) == 5
             await held.rollback()
 
         consumer.seek(mine, third.offset + 1)  # the lane goes on from its committed offset
@@ -762,14 +768,8 @@ async def test_the_hand_over_applies_what_the_lane_committed_beyond_the_miner_an
         await lane.process(records)  # two of them again: duplicates; the miner rides now
         lots = await _lots_of(pg_admin_url, [x])
         assert sorted(r[3] for r in lots) == [10, 11, 12, 13, 14, 100, 101, 102]
-        claimed = await fetch(
-            pg_admin_url,
-            "SELECT count(*) AS n FROM customer_profile.inbox WHERE topic = $1 "
-            "AND message_id = ANY($2)",
-            cohorts.inbox_prefix + topic,
-            [b.message_id for b in unread],
-        )
-        assert claimed[0]["n"] == 0  # applied by the lane
+        # applied by the lane
+        assert await _claimed(pg_admin_url, cohorts.inbox_prefix + topic, unread) == 0
     finally:
         await consumer.stop()
         await lane.close()
