@@ -228,9 +228,18 @@ async def run_redemption_bench(
     } | {
         "rate_per_s": round(result["sent"] / elapsed, 1) if elapsed > 0 else None,
         "latency": latency_summary(result["latencies_ms"]),
+        "way_in": latency_summary(result["way_in_ms"]),
+        "way_back": latency_summary(result["way_back_ms"]),
     }
     report["ok"] = result["sent"] > 0 and result["unanswered"] == 0 and not result["send_failed"]
     return report
+
+
+def hops(latency: dict[str, Any] | None) -> str:
+    """A hop's p50 / p99, or '-' when the run did not measure it."""
+    if not latency or latency.get("p50_ms") is None:
+        return "-"
+    return f"p50 {latency['p50_ms']:.1f} / p99 {latency['p99_ms']:.1f} ms"
 
 
 def summary_text(report: dict[str, Any]) -> str:
@@ -254,6 +263,8 @@ def summary_text(report: dict[str, Any]) -> str:
         f"requests: {r['sent']} sent at {r['rate_per_s']}/s, {answered}, {failed}",
         f"outcomes: {outcomes}",
         f"decision latency: {percentiles}, max {ms('max_ms')} (publish to decision read back)",
+        f"  of which to the decision (decided_at) {hops(r.get('way_in'))}, back "
+        + hops(r.get("way_back")),
         f"accruals meanwhile: {flowing}",
         f"load average: {report['load_average_start']} -> {report['load_average_end']}",
         f"consumer lag at the start: {report.get('lag_at_start')}",

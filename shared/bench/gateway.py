@@ -2,7 +2,10 @@
 
 The latency of a request is from just before it is handed to the producer until its
 decision has been read back from loyalty.redemption.decided.v1 (matched by request_id),
-both on this process's monotonic clock.
+both on this process's monotonic clock. It is also split at the decision's `decided_at`
+(the wallet's clock, the same machine's or an NTP-synchronised one): the way in (the
+request through the broker, the lane's fetch and wait, the batch's reads and locks) and
+the way back (the batch's writes and commit, the decision published and read back).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -57,7 +61,10 @@ class Probe:
     vendors: list[str]
     rng: random.Random
     sent_at: list[float] = field(default_factory=list)  # monotonic, by request index
+    sent_wall: list[float] = field(default_factory=list)  # epoch seconds, by request index
     latencies_ms: dict[int, float] = field(default_factory=dict)
+    way_in_ms: list[float] = field(default_factory=list)  # sent until decided_at
+    way_back_ms: list[float] = field(default_factory=list)  # decided_at until read back
     outcomes: Counter[str] = field(default_factory=Counter)
     redelivered: int = 0
     send_failed: int = 0
@@ -86,6 +93,7 @@ class Probe:
                     sent_at=stamp,
                 )
                 self.sent_at.append(time.monotonic())
+                self.sent_wall.append(time.time())
                 delivery = await producer.send(message.topic, message.value, key=message.key)
                 delivery.add_done_callback(self._failed)
             await asyncio.sleep(TICK_S)
@@ -98,7 +106,7 @@ class Probe:
         deadline: float | None = None
         while True:
             batches = await consumer.getmany(timeout_ms=20, max_records=2000)
-            now = time.monotonic()
+            now, wall = time.monotonic(), time.time()
             for records in batches.values():
                 for record in records:
                     if record.value is None or marker not in record.value:
@@ -109,6 +117,9 @@ class Probe:
                         self.redelivered += 1
                         continue
                     self.latencies_ms[index] = (now - self.sent_at[index]) * 1000
+                    decided = datetime.fromisoformat(body["decided_at"]).timestamp()
+                    self.way_in_ms.append((decided - self.sent_wall[index]) * 1000)
+                    self.way_back_ms.append((wall - decided) * 1000)
                     reason = body.get("reason_code")
                     self.outcomes[body["outcome"] + (f":{reason}" if reason else "")] += 1
             if self.sending:
@@ -151,4 +162,6 @@ async def probe(spec: Spec, control: Control) -> Result:
         "started_at": state.started_at,
         "stopped_at": state.stopped_at,
         "latencies_ms": [round(v, 3) for v in state.latencies_ms.values()],
+        "way_in_ms": [round(v, 3) for v in state.way_in_ms],
+        "way_back_ms": [round(v, 3) for v in state.way_back_ms],
     }

@@ -70,9 +70,16 @@ async def test_every_request_is_decided_once_from_the_granted_points(
     # At most 5 points a request: every redeemer's grant covers them all.
     assert redemptions["outcomes"] == {"approved": redemptions["sent"]}
     assert redemptions["latency"]["count"] == redemptions["sent"]
+    # Split at the wallet's decided_at: both halves measured for every decision, and on one
+    # machine's clock neither half is longer than the whole.
+    way_in, way_back = redemptions["way_in"], redemptions["way_back"]
+    assert way_in["count"] == way_back["count"] == redemptions["sent"]
+    assert 0 < way_in["p50_ms"] <= redemptions["latency"]["max_ms"] + 1
+    assert 0 < way_back["p50_ms"] <= redemptions["latency"]["max_ms"] + 1
     assert report["accruals"]["published"] > 0
     assert report["ok"]
     assert "decision latency: p50" in summary_text(report)
+    assert "of which to the decision (decided_at) p50" in summary_text(report)
 
     # The wallet holds one decision per request, and each redeemer got its grant once.
     decided = await fetchval(
