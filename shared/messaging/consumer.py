@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.registry import TOPICS
 from shared.messaging.inbox import Claim, ClaimResult, claim, payload_hash
 from shared.messaging.outbox_signal import outbox_committed
-from shared.messaging.uow import Inbound, Subscription, UnitOfWork
+from shared.messaging.uow import Inbound, Outgoing, Subscription, UnitOfWork
 from shared.metrics import BATCH_SECONDS, MESSAGES, RETRIES
 
 log = logging.getLogger(__name__)
@@ -127,9 +127,9 @@ class BatchProcessor:
     max_retries: int = 3
     backoff_cap_s: float = 5.0
     after_commit: Callable[[], None] | None = None  # fault injection in tests
-    # Takes committed outbox rows' message ids to publish without waiting for the relay's
-    # round (OutboxRelay.publish_soon): the events on the publish_at_once topics.
-    publish_soon: Callable[[Sequence[str]], None] | None = None
+    # Takes committed outbox rows to publish without waiting for the relay's round
+    # (OutboxRelay.publish_soon): the events on the publish_at_once topics.
+    publish_soon: Callable[[Sequence[Outgoing]], None] | None = None
     models: dict[str, type[BaseModel]] = field(init=False)
     prompt_topics: frozenset[str] = field(init=False)
     _conn: AsyncConnection | None = field(default=None, init=False)

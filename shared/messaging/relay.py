@@ -10,10 +10,13 @@ rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every 
 after publishing and backing off to max_idle_s while there is nothing to publish.
 
 A lane may have some of its events published as soon as they commit (topics in
-Subscription.publish_at_once): it hands their message ids to `publish_soon`, and a task of
-the relay's (`run_soon`) locks those rows, publishes and marks them, taking whatever ids
-came in meanwhile as its next batch; the relay's rounds skip rows so locked, so the two
-never publish the same row both.
+Subscription.publish_at_once): it hands the committed rows to `publish_soon`, and a task of
+the relay's (`run_soon`) sends them straight from memory (no read of the outbox first, on
+a producer that does not linger) and has them marked sent in the background. The relay's
+rounds leave such rows alone for a grace period (PROMPT_GRACE) after their transaction
+began, so the two never publish the same row both; a row still unsent after it (the
+process died before sending, the broker refused it, the marking failed) is the relay's,
+like any other.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.messaging import outbox_signal
 from shared.messaging.consumer import describe
+from shared.messaging.uow import Outgoing
 from shared.metrics import OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED, RELAY_ACTIVE
 
 log = logging.getLogger(__name__)
 
 RETENTION = "1 hour"  # sent rows are kept this long for inspection, then purged
+# How long the relay's rounds leave a row of a prompt topic to the lane that wrote it.
+PROMPT_GRACE_S = 10.0
 
 
 def relay_lock_key(service: str) -> int:
@@ -54,8 +60,17 @@ class OutboxRelay:
     batch_size: int = 1000
     idle_s: float = 0.02
     max_idle_s: float = 0.25
-    _soon: list[str] = field(default_factory=list, init=False)
+    # The service's publish_at_once topics (of every lane, wherever it runs), their producer
+    # (one without linger; the relay's own when not given) and their grace period.
+    prompt_topics: frozenset[str] = frozenset()
+    prompt_producer: AIOKafkaProducer | None = None
+    prompt_grace_s: float = PROMPT_GRACE_S
+    _soon: list[Outgoing] = field(default_factory=list, init=False)
     _soon_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _to_mark: list[str] = field(default_factory=list, init=False)
+    _mark_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _mark_conn: AsyncConnection | None = field(default=None, init=False)
+    _marking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -110,44 +125,107 @@ class OutboxRelay:
             return await self._relay_on(conn)
 
     async def _relay_on(self, conn: AsyncConnection) -> int:
-        # SKIP LOCKED: rows being published at once by a lane (publish_now) are theirs.
+        # Rows of prompt topics in their grace period are their lane's (run_soon) to publish.
+        where, params = "WHERE sent_at IS NULL", dict[str, Any](n=self.batch_size)
+        if self.prompt_topics:
+            where += (
+                " AND NOT (topic = ANY(CAST(:prompt AS text[])) "
+                "AND created_at > now() - make_interval(secs => :grace))"
+            )
+            params |= {"prompt": sorted(self.prompt_topics), "grace": self.prompt_grace_s}
         async with conn.begin():
             return await self._publish(
-                conn,
-                "WHERE sent_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
-                {"n": self.batch_size},
+                conn, f"{where} ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", params
             )
 
-    def publish_soon(self, message_ids: Sequence[str]) -> None:
+    def publish_soon(self, rows: Sequence[Outgoing]) -> None:
         """Have these committed rows published by `run_soon`, ahead of the relay's round."""
-        self._soon.extend(message_ids)
+        self._soon.extend(rows)
         self._soon_added.set()
 
     async def run_soon(self, stop: asyncio.Event) -> None:
-        """Publish the rows handed to publish_soon, all that came in since the last batch."""
-        while not stop.is_set():
-            await _sleep_until(stop, self._soon_added, 1.0)
-            self._soon_added.clear()
-            wanted, self._soon = self._soon, []
-            try:
-                await self.publish_now(wanted)
-            except Exception as exc:  # committed rows: the relay's round publishes them
-                log.warning("publishing at once failed, left to the relay: %s", describe(exc))
+        """Publish the rows handed to publish_soon, all that came in since the last send;
+        `finish_soon` publishes what is handed over after the stop."""
+        marking = asyncio.create_task(self._mark_sent(stop), name="outbox-mark-sent")
+        try:
+            while not stop.is_set():
+                await _sleep_until(stop, self._soon_added, 1.0)
+                await self._send_soon()
+        finally:
+            await marking
+            async with self._marking:
+                await self._close_mark_conn()
 
-    async def publish_now(self, message_ids: Sequence[str]) -> int:
-        """Publish these committed rows now, ahead of the relay's next round; returns how
-        many were still unsent. A row the relay is publishing (locked) or has published is
-        left to it, so each row is published once (again only after a crash, like the
-        relay's). On failure the rows stay unsent and the relay publishes them."""
-        if not message_ids:
-            return 0
-        async with self.engine.begin() as conn:
-            return await self._publish(
-                conn,
-                "WHERE message_id = ANY(CAST(:m AS text[])) AND sent_at IS NULL "
-                "ORDER BY id FOR UPDATE SKIP LOCKED",
-                {"m": list(message_ids)},
-            )
+    async def finish_soon(self) -> None:
+        """Once the lanes have stopped: publish and mark what they handed over last."""
+        await self._send_soon()
+        await self._mark_once()
+        async with self._marking:
+            await self._close_mark_conn()
+
+    async def _send_soon(self) -> None:
+        self._soon_added.clear()
+        rows, self._soon = self._soon, []
+        if not rows:
+            return
+        producer = self.prompt_producer or self.producer
+        sent: list[str] = []
+        try:
+            futures = [
+                await producer.send(
+                    row.topic,
+                    value=row.payload,
+                    key=row.key.encode(),
+                    headers=[("message_id", row.message_id.encode())],
+                )
+                for row in rows
+            ]
+            delivered = await asyncio.gather(*futures, return_exceptions=True)
+            sent = [r.message_id for r, d in zip(rows, delivered, strict=True)
+                    if not isinstance(d, BaseException)]  # fmt: skip
+        except Exception as exc:  # committed rows: the relay publishes them after the grace
+            log.warning("publishing at once failed, left to the relay: %s", describe(exc))
+        if len(sent) < len(rows):
+            log.warning("%d rows not published at once, left to the relay", len(rows) - len(sent))
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        if sent:
+            self._to_mark += sent
+            self._mark_added.set()
+
+    async def _mark_sent(self, stop: asyncio.Event) -> None:
+        """Mark the rows published at once as sent, in batches, off the decisions' path."""
+        while not stop.is_set():
+            await _sleep_until(stop, self._mark_added, 1.0)
+            await self._mark_once()
+
+    async def _mark_once(self) -> None:
+        async with self._marking:  # one marking at a time on the kept connection
+            self._mark_added.clear()
+            ids, self._to_mark = self._to_mark, []
+            if ids:
+                await self._mark(ids)
+
+    async def _mark(self, ids: list[str]) -> None:
+        try:  # on a connection kept for it: no pool checkout and ping a marking
+            if self._mark_conn is None or self._mark_conn.invalidated:
+                self._mark_conn = await self.engine.connect()
+            async with self._mark_conn.begin():
+                await self._mark_conn.execute(
+                    text(
+                        f'UPDATE "{self.service}".outbox SET sent_at = now() '
+                        "WHERE message_id = ANY(CAST(:m AS text[])) AND sent_at IS NULL"
+                    ),
+                    {"m": ids},
+                )
+        except Exception as exc:  # they were published: after the grace, once more at most
+            log.warning("marking %d rows published at once failed: %s", len(ids), describe(exc))
+            await self._close_mark_conn()
+
+    async def _close_mark_conn(self) -> None:
+        conn, self._mark_conn = self._mark_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _publish(self, conn: AsyncConnection, where: str, params: dict[str, Any]) -> int:
         """Publish the outbox rows `where` selects (and locks), in id order, then mark them."""

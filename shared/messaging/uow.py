@@ -47,7 +47,7 @@ class UnitOfWork:
     outgoing: list[Outgoing] = field(default_factory=list)
     flushed: int = 0  # outbox rows written in this transaction
     prompt_topics: frozenset[str] = frozenset()  # their rows are published at commit
-    prompt: list[str] = field(default_factory=list)  # message ids of such rows written
+    prompt: list[Outgoing] = field(default_factory=list)  # such rows written
 
     def publish(self, topic: str, key: str, message: Message) -> None:
         """Queue an event; it is written to the outbox in this transaction."""
@@ -76,8 +76,10 @@ class UnitOfWork:
         )
         written = [r.message_id for r in rows]
         if self.prompt_topics:
-            at_once = {o.message_id for o in self.outgoing if o.topic in self.prompt_topics}
-            self.prompt += [m for m in written if m in at_once]
+            new = set(written)
+            self.prompt += [
+                o for o in self.outgoing if o.topic in self.prompt_topics and o.message_id in new
+            ]
         self.flushed += len(self.outgoing)
         self.outgoing.clear()
         return written
@@ -99,10 +101,11 @@ class Subscription:
     that change the same rows rely on the row locks taken in sorted order.
 
     `publish_at_once` names topics of the events the lane emits that are published as soon
-    as their batch commits instead of in the relay's next round (the outbox row is still
-    written in the batch's transaction, so nothing is lost if that publication fails): only
-    for events whose order relative to the rest of the outbox does not matter, such as a
-    decision that answers its own request.
+    as their batch commits, from memory, instead of in the relay's next round (the outbox
+    row is still written in the batch's transaction, so nothing is lost if that publication
+    fails: the relay publishes it after a grace period): only for events whose order
+    relative to the rest of the outbox does not matter, such as a decision that answers its
+    own request.
     """
 
     topic: str

@@ -20,7 +20,7 @@ from shared.db.engine import create_engine
 from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import BatchProcessor, DeadLetter
 from shared.messaging.relay import OutboxRelay, relay_lock_key
-from shared.messaging.uow import Inbound, Subscription, UnitOfWork
+from shared.messaging.uow import Inbound, Outgoing, Subscription, UnitOfWork
 from tests.support.contracts import vendor_changed
 from tests.support.kafka import read_topic
 
@@ -126,40 +126,38 @@ async def test_rows_published_at_once_are_not_published_again_by_the_relay(
     key = f"relay-now-{uuid.uuid4().hex[:8]}"
     try:
         ids = await _insert_rows(engine, schema, key, 30)
-        relay = OutboxRelay(schema, engine, producer)
-        # The relay is in the middle of a round over the first five rows (it holds them):
-        # publishing them at once leaves them to it.
-        async with engine.connect() as relaying:
-            await relaying.execute(
-                text(f'SELECT 1 FROM "{schema}".outbox WHERE message_id = ANY(:m) FOR UPDATE'),
-                {"m": ids[:5]},
-            )
-            assert await relay.publish_now(ids[:5]) == 0
-            assert await relay.publish_now(ids[10:20]) == 10
-            await relaying.rollback()
-        assert await relay.publish_now(ids[10:20]) == 0  # published, never twice
-        # What a lane hands to publish_soon is published by run_soon, without a relay round.
+        rows = [
+            Outgoing(TOPIC, key, message_id, orjson.dumps({"n": n}))
+            for n, message_id in enumerate(ids, start=1)
+        ]
+        relay = OutboxRelay(schema, engine, producer, prompt_topics=frozenset({TOPIC}))
+        # Rows of a prompt topic are their lane's to publish during the grace period.
+        assert await relay.relay_once() == 0
+        # What a lane hands to publish_soon is published by run_soon and marked sent.
         stop = asyncio.Event()
         soon = asyncio.create_task(relay.run_soon(stop))
-        relay.publish_soon(ids[25:30])
+        relay.publish_soon(rows[:10])
         for _ in range(100):
             async with engine.connect() as conn:
                 unsent = await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key})
-            if unsent == 15:
+            if unsent == 20:
                 break
             await asyncio.sleep(0.05)
+        assert unsent == 20
+        # Handed over after the stop (the lanes finish their batches): finish_soon's.
         stop.set()
         await soon
-        assert unsent == 15
-        # A lane is publishing five rows at once (it holds them): the relay's round skips them.
-        async with engine.connect() as publishing:
-            await publishing.execute(
-                text(f'SELECT 1 FROM "{schema}".outbox WHERE message_id = ANY(:m) FOR UPDATE'),
-                {"m": ids[20:25]},
+        relay.publish_soon(rows[10:15])
+        await relay.finish_soon()
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key}) == 15
+        # The rest were never published at once (the process died first): past the grace
+        # period the relay takes them, and only them.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"UPDATE \"{schema}\".outbox SET created_at = now() - interval '1 minute'")
             )
-            assert await relay.relay_once() == 10
-            await publishing.rollback()  # that publication failed: the relay takes them
-        assert await relay.relay_once() == 5
+        assert await relay.relay_once() == 15
         assert await relay.relay_once() == 0
         # Read for a while past the 30: a second copy of any row would show.
         records = await read_topic(
@@ -195,7 +193,7 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         engine=engine,
         subscriptions={TOPIC: Subscription(TOPIC, handler, publish_at_once=(PROMPT,))},
         dead_letters=_NoDeadLetters(),
-        publish_soon=lambda ids: handed.append(list(ids)),
+        publish_soon=lambda rows: handed.append([row.message_id for row in rows]),
     )
     try:
         changes = [vendor_changed(f"v{n}") for n in range(3)]
