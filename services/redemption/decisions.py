@@ -118,7 +118,7 @@ class Decider:
         """
         requests = [i.message for i in batch]
         # Unknown customers are declined without opening an account for them: the lookups
-        # open the accounts of known customers only.
+        # open (and lock) the accounts of known customers only.
         lookups = await repository.decision_lookups(
             uow.conn,
             ((r.vendor_id, r.request_id, r.action, r.customer_no) for r in requests),
@@ -126,10 +126,10 @@ class Decider:
         )
         earlier, known, vendors = lookups.earlier, lookups.customers, lookups.vendors
         owners = [(r.customer_no, SPENDABLE) for r in requests if r.customer_no in known]
-        accounts = await repository.lock_accounts(uow.conn, owners, create=False)
         now = datetime.now(UTC)
         # Spends allocate from these lots; every balance change states the next expiries.
-        pending = Pending(await repository.lock_open_lots(uow.conn, owners, now.date()))
+        accounts, book = await repository.decision_accounts_and_lots(uow.conn, owners, now.date())
+        pending = Pending(book)
         for request in requests:
             key = (request.vendor_id, request.request_id, request.action)
             if key in earlier:

@@ -307,7 +307,7 @@ async def consume_lots(conn: AsyncConnection, taken: Sequence[tuple[int, int]]) 
 
 @dataclass(frozen=True, slots=True)
 class Lookups:
-    """What a decisions batch reads before it locks anything."""
+    """What a decisions batch reads first, having locked its known customers' accounts."""
 
     earlier: dict[tuple[str, str, str], dict[str, Any]]  # (vendor, request, action) -> decision
     customers: dict[str, Customer]
@@ -326,15 +326,19 @@ CROSS JOIN LATERAL (
 ) d
 """
 
-# One round trip for the three reads of a decisions batch (each a round trip before, and a
-# round trip waits for a core on a busy machine), which also opens the accounts of the
-# known customers that have none yet (the caller then locks them).
+# One round trip for the reads of a decisions batch and its accounts' locks (each a round
+# trip before, and a round trip waits for a core on a busy machine). The known customers'
+# accounts are opened or locked by one upsert, in customer order like every other lock of
+# accounts: ON CONFLICT DO UPDATE ... WHERE false locks an existing row without writing it
+# (no new row version, nothing audited). Their balances are read by the next statement
+# (DECISION_ACCOUNTS_AND_LOTS): one here would see this statement's snapshot, older than
+# the writer whose lock it may have waited for.
 DECISION_LOOKUPS = f"""
-WITH opened AS (
-    INSERT INTO "{SCHEMA}".accounts (customer_no, currency)
+WITH locked AS (
+    INSERT INTO "{SCHEMA}".accounts AS a (customer_no, currency)
     SELECT customer_no, :cur FROM "{SCHEMA}".customers
     WHERE customer_no = ANY(CAST(:c AS text[])) ORDER BY customer_no
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (customer_no, currency) DO UPDATE SET balance = a.balance WHERE false
 )
 SELECT
     (SELECT json_agg(json_build_array(vendor_id, request_id, action, decision))
@@ -346,6 +350,47 @@ SELECT
      FROM "{SCHEMA}".vendors WHERE vendor_id = ANY(CAST(:vs AS text[]))) AS vendors
 """
 
+# The accounts a decisions batch locked (DECISION_LOOKUPS), as their last writers left
+# them, and their usable lots, locked in lot order: this statement's snapshot is taken
+# once the accounts' locks are held, so it sees every lot their writers committed.
+DECISION_ACCOUNTS_AND_LOTS = f"""
+WITH lots AS ({LOCK_USABLE_LOTS})
+SELECT customer_no, currency, NULL AS lot_id, NULL AS posting_id, balance, held, NULL AS expires_at
+FROM "{SCHEMA}".accounts WHERE customer_no = ANY(CAST(:c AS text[]))  -- keyed
+AND (customer_no, currency) IN (SELECT * FROM unnest(CAST(:c AS text[]), CAST(:cur AS text[])))
+UNION ALL
+SELECT customer_no, currency, lot_id, posting_id, initial_points, remaining_points, expires_at
+FROM lots
+"""
+
+
+async def decision_accounts_and_lots(
+    conn: AsyncConnection, owners: Iterable[Owner], usable_on: date
+) -> tuple[dict[Owner, Account], LotBook]:
+    """The accounts of these owners (the caller holds their locks) and their lots not
+    expired on `usable_on`, locked."""
+    wanted = sorted(set(owners))
+    book = LotBook()
+    for owner in wanted:
+        book.track(owner)
+    if not wanted:
+        return {}, book
+    rows = await conn.execute(
+        text(DECISION_ACCOUNTS_AND_LOTS),
+        {"c": [o[0] for o in wanted], "cur": [o[1] for o in wanted], "d": usable_on},
+    )
+    accounts: dict[Owner, Account] = {}
+    lots = []
+    for customer_no, currency, lot_id, posting_id, first, second, expires_at in rows:
+        if lot_id is None:  # an account: balance, held
+            accounts[(customer_no, currency)] = Account(first, second)
+        else:  # a lot: starting, remaining
+            lots.append((lot_id, customer_no, currency, posting_id, first, second, expires_at))
+    for lot_id, customer_no, currency, posting_id, starting, remaining, expires_at in sorted(lots):
+        book.add((customer_no, currency), Lot(lot_id, remaining, expires_at, starting, posting_id),
+                 posting_id)  # fmt: skip
+    return accounts, book
+
 
 async def decision_lookups(
     conn: AsyncConnection,
@@ -353,8 +398,8 @@ async def decision_lookups(
     currency: str,
 ) -> Lookups:
     """For (vendor, request, action, customer) of a batch: the decisions these requests got
-    before, the customers and the vendors; the known customers' `currency` accounts exist
-    afterwards."""
+    before, the customers and the vendors; the known customers' `currency` accounts are
+    opened where missing and locked (decision_accounts_and_lots reads them)."""
     wanted = sorted(set(requests))
     if not wanted:
         return Lookups({}, {}, {})

@@ -192,6 +192,7 @@ async def _generic_plans(
                     "USABLE_LOTS",
                     "EARLIER_DECISIONS",
                     "DECISION_LOOKUPS",
+                    "DECISION_ACCOUNTS_AND_LOTS",
                     "WRITE_DECISIONS",
                 )
             },

@@ -205,6 +205,34 @@ async def test_concurrent_redemptions_never_overdraw(wallet: AsyncEngine) -> Non
     assert await balance(wallet, customer) == (20, 0)
 
 
+async def test_a_decision_that_waited_for_a_postings_lock_spends_the_points_it_committed(
+    wallet: AsyncEngine,
+) -> None:
+    """The batch's first statement locks the accounts; the lots and balances are read by the
+    next, whose snapshot must see what the lock's holder committed meanwhile."""
+    customer = await member(wallet)
+    await credit(wallet, customer, 100, None)
+    async with wallet.connect() as postings:
+        await postings.begin()
+        uow = UnitOfWork(postings, "redemption")
+        posted = PointsPosted(
+            message_id=f"posted:{uuid.uuid4().hex}", sent_at=NOW,
+            posting_id=f"earn:{uuid.uuid4().hex}", customer_no=customer, currency="points",
+            points=200, kind="earn", source_transaction_id=None, reverses_posting_id=None,
+            expires_at=None, rule_id=None, rule_version=None, earned_at=NOW, actor=None,
+            reason=None,
+        )  # fmt: skip
+        await handlers.apply_postings(uow, [inbound(handlers.POSTED_TOPIC, posted)])
+        deciding = asyncio.create_task(decide(wallet, request(customer, "redeem", 250, "W1")))
+        await asyncio.sleep(0.5)
+        assert not deciding.done()  # waiting for the account the postings hold
+        await uow.flush_outbox()
+        await postings.commit()
+    (decision,) = await deciding
+    assert (decision.outcome, decision.balance_after) == ("approved", 50)
+    assert await balance(wallet, customer) == (50, 0)
+
+
 async def test_every_journal_transaction_balances(wallet: AsyncEngine) -> None:
     async with wallet.connect() as conn:
         unbalanced = await conn.scalar(
