@@ -376,13 +376,16 @@ async def run_view(
                 view.update(render(last))
                 await _sleep(stop, interval)
         return last
-    printed = 0.0
+    # Without a terminal a snapshot is taken only to be printed: each costs the broker a
+    # dozen admin requests, every service a /metrics scrape and PostgreSQL a scan of the
+    # wallet's accounts (22 ms at 100,000 customers). The first is the rates' baseline.
+    last = await collector.collect()
     while not stop.is_set():
+        await _sleep(stop, plain_every)
+        if stop.is_set():
+            break
         last = await collector.collect()
-        if last.elapsed - printed >= plain_every:
-            print(summary_line(last), flush=True)
-            printed = last.elapsed
-        await _sleep(stop, interval)
+        print(summary_line(last), flush=True)
     return last
 
 

@@ -80,3 +80,33 @@ def test_the_live_table_renders():
     assert "vendor_matching" in text
     assert "down" in text
     assert "esb.card.transaction.v1.dlq 1" in text
+
+
+def test_without_a_terminal_a_snapshot_is_taken_only_to_be_printed(capsys):
+    """Every snapshot costs the broker, the services and PostgreSQL something: the plain view
+    takes one as the rates' baseline and then one a printed line, not one a second."""
+    import asyncio
+
+    from shared.liveview import run_view
+
+    class Counting:
+        taken = 0
+
+        async def collect(self) -> Snapshot:
+            self.taken += 1
+            return snapshot()
+
+    async def main() -> int:
+        collector, stop = Counting(), asyncio.Event()
+        view = asyncio.create_task(
+            run_view(collector, stop, live=False, interval=0.001, plain_every=0.05)  # type: ignore[arg-type]
+        )
+        await asyncio.sleep(0.27)
+        stop.set()
+        await view
+        return collector.taken
+
+    taken = asyncio.run(main())
+    printed = [line for line in capsys.readouterr().out.splitlines() if "published 400" in line]
+    assert 3 <= len(printed) <= 6
+    assert taken == len(printed) + 1
