@@ -13,7 +13,7 @@ A lane may have some of its events published as soon as they commit (topics in
 Subscription.publish_at_once): it hands the committed rows to `publish_soon`, and a task of
 the relay's (`run_soon`) sends them straight from memory (no read of the outbox first, on
 a producer that does not linger) and has them marked sent in the background. The relay's
-rounds leave such rows alone for a grace period (PROMPT_GRACE) after their transaction
+rounds leave such rows alone for a grace period (PROMPT_GRACE_S) after their transaction
 began, so the two never publish the same row both; a row still unsent after it (the
 process died before sending, the broker refused it, the marking failed) is the relay's,
 like any other.
