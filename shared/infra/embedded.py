@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -70,11 +71,48 @@ def postgres_bin_dir() -> Path:
     return bindir
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A free loopback port for a server this process starts soon, below the kernel's
+    ephemeral range where it can tell: a port from that range (a bind to port 0) can be
+    given to an outgoing connection (a database pool, a Kafka client) before the server
+    binds it, seconds later, which then fails with `address already in use`. Never the
+    same port twice in a process."""
+    low = _ephemeral_low()
+    if low is not None and low > 1100:
+        rng = random.SystemRandom()
+        for _ in range(200):
+            port = rng.randrange(max(1025, low - 10_000), low)
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
+def _ephemeral_low() -> int | None:
+    """The first port of the kernel's range for outgoing connections (Linux), if known."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def ensure_port_free(port: int, what: str) -> None:
