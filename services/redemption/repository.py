@@ -54,22 +54,20 @@ LOCK_ACCOUNTS = (
 
 
 async def lock_accounts(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, create: bool = True
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Account]:
-    """Create missing accounts (unless the caller did) and lock them all, in sorted order
-    (no deadlocks)."""
+    """Create missing accounts and lock them all, in sorted order (no deadlocks)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     params = {"c": [k[0] for k in wanted], "cur": [k[1] for k in wanted]}
-    if create:
-        await conn.execute(
-            text(
-                f'INSERT INTO "{SCHEMA}".accounts (customer_no, currency) SELECT * FROM '
-                "unnest(CAST(:c AS text[]), CAST(:cur AS text[])) ON CONFLICT DO NOTHING"
-            ),
-            params,
-        )
+    await conn.execute(
+        text(
+            f'INSERT INTO "{SCHEMA}".accounts (customer_no, currency) SELECT * FROM '
+            "unnest(CAST(:c AS text[]), CAST(:cur AS text[])) ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
     rows = await conn.execute(text(LOCK_ACCOUNTS), params)
     return {(r.customer_no, r.currency): Account(r.balance, r.held) for r in rows}
 
@@ -201,10 +199,7 @@ async def lock_open_lots(
 ) -> LotBook:
     """The lots with points left of these accounts, locked in lot order (the caller holds
     the accounts' rows); with usable_on, only the lots not expired on that day."""
-    wanted = sorted(set(owners))
-    book = LotBook()
-    for owner in wanted:
-        book.track(owner)
+    wanted, book = _tracked(owners)
     if not wanted:
         return book
     rows = await conn.execute(
@@ -213,9 +208,25 @@ async def lock_open_lots(
     )
     # Unpacked, not read by name: a row's attributes cost several times more (lot_summaries).
     for lot_id, customer_no, currency, posting_id, starting, remaining, expires_at in rows:
-        book.add((customer_no, currency), Lot(lot_id, remaining, expires_at, starting, posting_id),
-                 posting_id)  # fmt: skip
+        _add_lot(book, lot_id, customer_no, currency, posting_id, starting, remaining, expires_at)
     return book
+
+
+def _tracked(owners: Iterable[Owner]) -> tuple[list[Owner], LotBook]:
+    """The owners, sorted and distinct, and a book that follows each of them."""
+    wanted = sorted(set(owners))
+    book = LotBook()
+    for owner in wanted:
+        book.track(owner)
+    return wanted, book
+
+
+def _add_lot(
+    book: LotBook, lot_id: int, customer_no: str, currency: str, posting_id: str,
+    starting: int, remaining: int, expires_at: date | None,
+) -> None:  # fmt: skip
+    book.add((customer_no, currency), Lot(lot_id, remaining, expires_at, starting, posting_id),
+             posting_id)  # fmt: skip
 
 
 # Each account's first usable lots and first expiry days are read along ix_lots_usable, which
@@ -369,10 +380,7 @@ async def decision_accounts_and_lots(
 ) -> tuple[dict[Owner, Account], LotBook]:
     """The accounts of these owners (the caller holds their locks) and their lots not
     expired on `usable_on`, locked."""
-    wanted = sorted(set(owners))
-    book = LotBook()
-    for owner in wanted:
-        book.track(owner)
+    wanted, book = _tracked(owners)
     if not wanted:
         return {}, book
     rows = await conn.execute(
@@ -386,9 +394,8 @@ async def decision_accounts_and_lots(
             accounts[(customer_no, currency)] = Account(first, second)
         else:  # a lot: starting, remaining
             lots.append((lot_id, customer_no, currency, posting_id, first, second, expires_at))
-    for lot_id, customer_no, currency, posting_id, starting, remaining, expires_at in sorted(lots):
-        book.add((customer_no, currency), Lot(lot_id, remaining, expires_at, starting, posting_id),
-                 posting_id)  # fmt: skip
+    for lot in sorted(lots):  # lot order, as lock_open_lots reads them
+        _add_lot(book, *lot)
     return accounts, book
 
 

@@ -171,15 +171,7 @@ class OutboxRelay:
         producer = self.prompt_producer or self.producer
         sent: list[str] = []
         try:
-            futures = [
-                await producer.send(
-                    row.topic,
-                    value=row.payload,
-                    key=row.key.encode(),
-                    headers=[("message_id", row.message_id.encode())],
-                )
-                for row in rows
-            ]
+            futures = [await _send(producer, row) for row in rows]
             delivered = await asyncio.gather(*futures, return_exceptions=True)
             sent = [r.message_id for r, d in zip(rows, delivered, strict=True)
                     if not isinstance(d, BaseException)]  # fmt: skip
@@ -241,15 +233,7 @@ class OutboxRelay:
         ).all()
         if not rows:
             return 0
-        futures = [
-            await self.producer.send(
-                row.topic,
-                value=row.payload,
-                key=row.key.encode(),
-                headers=[("message_id", row.message_id.encode())],
-            )
-            for row in rows
-        ]
+        futures = [await _send(self.producer, row) for row in rows]
         await asyncio.gather(*futures)
         await conn.execute(
             text(f'UPDATE "{schema}".outbox SET sent_at = now() WHERE id = ANY(:ids)'),
@@ -269,6 +253,18 @@ class OutboxRelay:
                     f"WHERE sent_at IS NOT NULL AND sent_at < now() - interval '{RETENTION}'"
                 )
             )
+
+
+async def _send(producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
+    """Hand an outbox row (read back, or an Outgoing still in memory) to the producer: its
+    topic, key and payload, its message id in a header; returns the delivery."""
+    delivery: asyncio.Future[Any] = await producer.send(
+        row.topic,
+        value=row.payload,
+        key=row.key.encode(),
+        headers=[("message_id", row.message_id.encode())],
+    )
+    return delivery
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
