@@ -198,8 +198,7 @@ WHERE state = 'open' GROUP BY 1
 """
 VIEW_SQL = "SELECT customer_no, currency, balance, held FROM customer_profile.balances"
 OUTBOX_SQL = """
-SELECT count(*) FILTER (WHERE sent_at IS NULL),
-       EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE sent_at IS NULL))
+SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))
 FROM "{schema}".outbox
 """
 

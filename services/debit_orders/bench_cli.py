@@ -33,8 +33,9 @@ ten unpaid):
 
 Part 2 needs the platform's infrastructure (`loyalty infra up`, or LOYALTY_KAFKA_BOOTSTRAP
 and LOYALTY_DATABASE_URL) with the debit_orders schema migrated; --decode-only skips it.
-Afterwards the bench's outbox rows are deleted, so that a running relay does not deliver a
-million made-up debit orders (--keep keeps them).
+Afterwards the bench's rows still in the outbox are counted and deleted, so that a relay
+started later does not deliver a million made-up debit orders (--keep keeps them); a relay
+running meanwhile publishes them (and deletes what it published) as they commit.
 """
 
 
@@ -114,7 +115,7 @@ def _infra_env() -> dict[str, str] | None:
 
 
 async def _outbox(file_id: str, *, delete: bool) -> int:
-    """The bench file's outbox rows (deleted when asked)."""
+    """The bench file's rows still in the outbox, unpublished (deleted when asked)."""
     from sqlalchemy import text  # noqa: PLC0415
 
     from services.debit_orders.cli import _engine  # noqa: PLC0415
@@ -162,7 +163,7 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"import end to end: {i['published']:,} published, {i['rejected']} rejected in "
             f"{i['wall_s']} s wall ({i['records_per_wall_s']:,}/s), {i['cpu_s']} s CPU, "
-            f"peak RSS {i['peak_rss_mib']} MiB; outbox rows {i['outbox_rows']:,}"
+            f"peak RSS {i['peak_rss_mib']} MiB; left in the outbox {i['outbox_rows']:,}"
         )
     m = report["machine"]
     lines.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 
@@ -64,3 +65,28 @@ def audit_by_row(service: str) -> None:
         for event in ("update", "delete"):
             op.execute(f'DROP TRIGGER IF EXISTS audit_{table}_{event} ON "{service}"."{table}"')
         op.execute(audit_trigger_sql(service, table))
+
+
+def outbox_without_sent_at(service: str) -> None:
+    """The relay deletes what it published: rows already marked sent go, and with them the
+    mark and the index of unsent rows (every row left is unsent; the primary key orders
+    them). A relay of the previous release fails its next round on the missing column and
+    lets go of its lock; the new release's relay publishes what is left."""
+    op.drop_index("ix_outbox_unsent", table_name="outbox", schema=service)
+    op.execute(f'DELETE FROM "{service}".outbox WHERE sent_at IS NOT NULL')
+    op.drop_column("outbox", "sent_at", schema=service)
+
+
+def outbox_with_sent_at(service: str) -> None:
+    """The reverse of outbox_without_sent_at (a downgrade): every row left is unsent."""
+    op.add_column(
+        "outbox", sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True), schema=service
+    )
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        unique=False,
+        schema=service,
+        postgresql_where=sa.text("sent_at IS NULL"),
+    )

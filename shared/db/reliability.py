@@ -6,7 +6,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    Index,
     LargeBinary,
     MetaData,
     Table,
@@ -36,7 +35,7 @@ def service_metadata(schema: str) -> MetaData:
         Column("payload_hash", LargeBinary, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
-    outbox = Table(
+    Table(
         "outbox",
         metadata,
         Column("id", BigInteger, primary_key=True, autoincrement=True),
@@ -45,9 +44,7 @@ def service_metadata(schema: str) -> MetaData:
         Column("message_id", Text, nullable=False, unique=True),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("sent_at", DateTime(timezone=True)),
-    )
-    Index("ix_outbox_unsent", outbox.c.id, postgresql_where=text("sent_at IS NULL"))
+    )  # a published row is deleted (shared.messaging.relay): what is here is unsent
     Table(
         "audit",
         metadata,

@@ -1,9 +1,14 @@
-"""The outbox relay: publishes committed events in order, then marks them sent.
+"""The outbox relay: publishes committed events in order, then deletes them.
 
 Exactly one relay is active per service: it holds a session-level advisory lock on a
 dedicated connection, relays on that same connection, and gives up (and re-acquires) the
-moment it fails. A crash between publishing and marking republishes the same events with
+moment it fails. A crash between publishing and deleting republishes the same events with
 the same message ids; consumers' inboxes drop the repeats.
+
+A published row is deleted, not marked sent: marking wrote a new version of the row and new
+entries in its indexes (26 us a row, the largest item of PostgreSQL's time under load) and
+an hourly purge deleted it anyway. What was published is on the topic; what is still in
+the outbox is what has not been published.
 
 The consumer in the same process wakes the relay as soon as a batch has committed outbox
 rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every idle_s
@@ -12,10 +17,10 @@ after publishing and backing off to max_idle_s while there is nothing to publish
 A lane may have some of its events published as soon as they commit (topics in
 Subscription.publish_at_once): it hands the committed rows to `publish_soon`, and a task of
 the relay's (`run_soon`) sends them straight from memory (no read of the outbox first, on
-a producer that does not linger) and has them marked sent in the background. The relay's
+a producer that does not linger) and has them deleted in the background. The relay's
 rounds leave such rows alone for a grace period (PROMPT_GRACE_S) after their transaction
 began, so the two never publish the same row both; a row still unsent after it (the
-process died before sending, the broker refused it, the marking failed) is the relay's,
+process died before sending, the broker refused it, the deletion failed) is the relay's,
 like any other.
 """
 
@@ -25,7 +30,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +46,6 @@ from shared.metrics import OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED, RELAY_ACTIVE
 
 log = logging.getLogger(__name__)
 
-RETENTION = "1 hour"  # sent rows are kept this long for inspection, then purged
 # How long the relay's rounds leave a row of a prompt topic to the lane that wrote it.
 PROMPT_GRACE_S = 10.0
 
@@ -67,10 +70,10 @@ class OutboxRelay:
     prompt_grace_s: float = PROMPT_GRACE_S
     _soon: list[Outgoing] = field(default_factory=list, init=False)
     _soon_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _to_mark: list[str] = field(default_factory=list, init=False)
-    _mark_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _mark_conn: AsyncConnection | None = field(default=None, init=False)
-    _marking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _to_delete: list[str] = field(default_factory=list, init=False)
+    _delete_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _delete_conn: AsyncConnection | None = field(default=None, init=False)
+    _deleting: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -101,16 +104,11 @@ class OutboxRelay:
         # Relaying on the lock's own connection: no pool checkout (nor its ping) per poll, and
         # a lost connection (so a lost lock) fails the very next batch.
         wake = outbox_signal.listen(self.service)
-        last_purge = 0.0
         idle = self.idle_s
         try:
             while not stop.is_set():
                 wake.clear()
                 sent = await self._relay_on(lock_conn)
-                now = time.monotonic()
-                if now - last_purge > 60.0:
-                    await self._purge(lock_conn)
-                    last_purge = now
                 if sent >= self.batch_size:
                     continue
                 idle = self.idle_s if sent else min(self.max_idle_s, idle * 2)
@@ -126,16 +124,16 @@ class OutboxRelay:
 
     async def _relay_on(self, conn: AsyncConnection) -> int:
         # Rows of prompt topics in their grace period are their lane's (run_soon) to publish.
-        where, params = "WHERE sent_at IS NULL", dict[str, Any](n=self.batch_size)
+        where, params = "", dict[str, Any](n=self.batch_size)
         if self.prompt_topics:
-            where += (
-                " AND NOT (topic = ANY(CAST(:prompt AS text[])) "
-                "AND created_at > now() - make_interval(secs => :grace))"
+            where = (
+                "WHERE NOT (topic = ANY(CAST(:prompt AS text[])) "
+                "AND created_at > now() - make_interval(secs => :grace)) "
             )
             params |= {"prompt": sorted(self.prompt_topics), "grace": self.prompt_grace_s}
         async with conn.begin():
             return await self._publish(
-                conn, f"{where} ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", params
+                conn, f"{where}ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", params
             )
 
     def publish_soon(self, rows: Sequence[Outgoing]) -> None:
@@ -146,22 +144,22 @@ class OutboxRelay:
     async def run_soon(self, stop: asyncio.Event) -> None:
         """Publish the rows handed to publish_soon, all that came in since the last send;
         `finish_soon` publishes what is handed over after the stop."""
-        marking = asyncio.create_task(self._mark_sent(stop), name="outbox-mark-sent")
+        deleting = asyncio.create_task(self._delete_sent(stop), name="outbox-delete-sent")
         try:
             while not stop.is_set():
                 await _sleep_until(stop, self._soon_added, 1.0)
                 await self._send_soon()
         finally:
-            await marking
-            async with self._marking:
-                await self._close_mark_conn()
+            await deleting
+            async with self._deleting:
+                await self._close_delete_conn()
 
     async def finish_soon(self) -> None:
-        """Once the lanes have stopped: publish and mark what they handed over last."""
+        """Once the lanes have stopped: publish and delete what they handed over last."""
         await self._send_soon()
-        await self._mark_once()
-        async with self._marking:
-            await self._close_mark_conn()
+        await self._delete_once()
+        async with self._deleting:
+            await self._close_delete_conn()
 
     async def _send_soon(self) -> None:
         self._soon_added.clear()
@@ -181,78 +179,70 @@ class OutboxRelay:
             log.warning("%d rows not published at once, left to the relay", len(rows) - len(sent))
         OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
         if sent:
-            self._to_mark += sent
-            self._mark_added.set()
+            self._to_delete += sent
+            self._delete_added.set()
 
-    async def _mark_sent(self, stop: asyncio.Event) -> None:
-        """Mark the rows published at once as sent, in batches, off the decisions' path."""
+    async def _delete_sent(self, stop: asyncio.Event) -> None:
+        """Delete the rows published at once, in batches, off the decisions' path."""
         while not stop.is_set():
-            await _sleep_until(stop, self._mark_added, 1.0)
-            await self._mark_once()
+            await _sleep_until(stop, self._delete_added, 1.0)
+            await self._delete_once()
 
-    async def _mark_once(self) -> None:
-        async with self._marking:  # one marking at a time on the kept connection
-            self._mark_added.clear()
-            ids, self._to_mark = self._to_mark, []
+    async def _delete_once(self) -> None:
+        async with self._deleting:  # one deletion at a time on the kept connection
+            self._delete_added.clear()
+            ids, self._to_delete = self._to_delete, []
             if ids:
-                await self._mark(ids)
+                await self._delete(ids)
 
-    async def _mark(self, ids: list[str]) -> None:
-        try:  # on a connection kept for it: no pool checkout and ping a marking
-            if self._mark_conn is None or self._mark_conn.invalidated:
-                self._mark_conn = await self.engine.connect()
-            async with self._mark_conn.begin():
-                await self._mark_conn.execute(
+    async def _delete(self, ids: list[str]) -> None:
+        try:  # on a connection kept for it: no pool checkout and ping a deletion
+            if self._delete_conn is None or self._delete_conn.invalidated:
+                self._delete_conn = await self.engine.connect()
+            async with self._delete_conn.begin():
+                await self._delete_conn.execute(
                     text(
-                        f'UPDATE "{self.service}".outbox SET sent_at = now() '
-                        "WHERE message_id = ANY(CAST(:m AS text[])) AND sent_at IS NULL"
+                        f'DELETE FROM "{self.service}".outbox '
+                        "WHERE message_id = ANY(CAST(:m AS text[]))"
                     ),
                     {"m": ids},
                 )
         except Exception as exc:  # they were published: after the grace, once more at most
-            log.warning("marking %d rows published at once failed: %s", len(ids), describe(exc))
-            await self._close_mark_conn()
+            log.warning("deleting %d rows published at once failed: %s", len(ids), describe(exc))
+            await self._close_delete_conn()
 
-    async def _close_mark_conn(self) -> None:
-        conn, self._mark_conn = self._mark_conn, None
+    async def _close_delete_conn(self) -> None:
+        conn, self._delete_conn = self._delete_conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close()
 
     async def _publish(self, conn: AsyncConnection, where: str, params: dict[str, Any]) -> int:
-        """Publish the outbox rows `where` selects (and locks), in id order, then mark them."""
+        """Delete the outbox rows `where` selects (and locks) and publish them, in id order,
+        before the transaction commits: a failed send rolls the deletion back."""
         schema = self.service
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT id, topic, key, message_id, payload, created_at "
-                    f'FROM "{schema}".outbox {where}'
-                ),
-                params,
-            )
-        ).all()
+        rows = sorted(
+            (
+                await conn.execute(
+                    text(
+                        f'DELETE FROM "{schema}".outbox WHERE id IN '
+                        f'(SELECT id FROM "{schema}".outbox {where}) '
+                        "RETURNING id, topic, key, message_id, payload, created_at"
+                    ),
+                    params,
+                )
+            ).all(),
+            key=lambda row: row.id,
+        )
         if not rows:
             return 0
         futures = [await _send(self.producer, row) for row in rows]
         await asyncio.gather(*futures)
-        await conn.execute(
-            text(f'UPDATE "{schema}".outbox SET sent_at = now() WHERE id = ANY(:ids)'),
-            {"ids": [row.id for row in rows]},
-        )
         now = datetime.now(UTC)
         for row in rows:
             OUTBOX_LAG_SECONDS.labels(self.service).observe((now - row.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
-
-    async def _purge(self, connection: AsyncConnection) -> None:
-        async with connection.begin():
-            await connection.execute(
-                text(
-                    f'DELETE FROM "{self.service}".outbox '
-                    f"WHERE sent_at IS NOT NULL AND sent_at < now() - interval '{RETENTION}'"
-                )
-            )
 
 
 async def _send(producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:

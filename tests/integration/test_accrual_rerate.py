@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from contracts.loyalty import AdjustmentRequested, PointsPosted
 from services.accrual import cli, handlers, programmes
+from services.accrual.handlers import POSTED_TOPIC
 from services.accrual.programmes import DEFAULT_FILE
 from shared.db.engine import create_engine, runtime_url
 from shared.infra.embedded import Endpoints
@@ -22,7 +24,7 @@ from shared.settings import PlatformSettings, service_settings
 from tests.integration.test_accrual_handlers import SERVICE, apply, enriched, points, refund
 from tests.support import messages as m
 from tests.support.db import fetch
-from tests.support.kafka import json_field, read_topic
+from tests.support.kafka import json_field, published, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -82,10 +84,13 @@ def run_json(capsys, *argv: str) -> dict[str, Any]:
     return result
 
 
-def rerate_postings(url: str, run_id: str) -> list[PointsPosted]:
-    rows = asyncio.run(fetch(url, "SELECT payload FROM accrual.outbox WHERE message_id LIKE $1 "
-                             "ORDER BY id", f"posted:rerate:{run_id}:%"))  # fmt: skip
-    return [PointsPosted.model_validate_json(r["payload"]) for r in rows]
+def rerate_postings(url: str, run_id: str, expect: int = 0) -> list[PointsPosted]:
+    """The run's postings, published or still in accrual's outbox (at least `expect`)."""
+    bootstrap, prefix = os.environ["LOYALTY_KAFKA_BOOTSTRAP"], f"posted:rerate:{run_id}:"
+    payloads = asyncio.run(
+        published(bootstrap, url, SERVICE, POSTED_TOPIC, id_prefix=prefix, expect=expect)
+    )
+    return [PointsPosted.model_validate_json(p) for p in payloads]
 
 
 def test_a_corrected_rule_is_rerated_once_and_later_refunds_use_the_corrected_earning(
@@ -120,7 +125,7 @@ def test_a_corrected_rule_is_rerated_once_and_later_refunds_use_the_corrected_ea
     [line] = report["lines"]
     # 60 earned instead of 30; the refund of half takes 30 instead of 15: net +15.
     assert (line["earned_delta"], line["reversed_delta"], line["points"]) == (30, 15, 15)
-    [adjustment] = rerate_postings(url, report["run_id"])
+    [adjustment] = rerate_postings(url, report["run_id"], expect=1)
     assert (adjustment.kind, adjustment.points, adjustment.actor) == ("adjustment", 15, "ops.test")
     assert (adjustment.rule_id, adjustment.rule_version) == ("card-points-2025", 2)
     assert adjustment.source_transaction_id == fuel.transaction_id

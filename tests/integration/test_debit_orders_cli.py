@@ -17,11 +17,13 @@ import pytest
 
 from services.debit_orders.codec import Value
 from services.debit_orders.doexec import write_doexec
+from services.debit_orders.files import EXECUTED_TOPIC
 from services.debit_orders.lycred import read_lycred
 from shared.infra.embedded import Endpoints
 from tests.support import messages as m
 from tests.support.cli import loyalty
-from tests.support.db import execute, fetchval
+from tests.support.db import execute
+from tests.support.kafka import published
 
 pytestmark = pytest.mark.integration
 
@@ -88,12 +90,11 @@ async def test_import_json_summary_per_file(
     assert rejected["exit_status"] == 2
     assert "missing trailer" in rejected["reason"]
     assert rejected["published"] == 0
-    queued = await fetchval(
-        pg_admin_url,
-        "SELECT count(*) FROM debit_orders.outbox WHERE message_id LIKE $1",
-        f"DOEXEC:{file_id}:%",
-    )
-    assert queued == 2
+    put_out = await published(
+        endpoints.kafka_bootstrap, pg_admin_url, "debit_orders", EXECUTED_TOPIC,
+        id_prefix=f"DOEXEC:{file_id}:", expect=2,
+    )  # fmt: skip
+    assert len(put_out) == 2
 
     report = tmp_path / "rejects.csv"
     again = loyalty(endpoints, "debit-orders", "import", str(good), "--json", "--report",

@@ -135,21 +135,29 @@ def _audit_trigger_kinds(sync_conn: Connection) -> set[tuple[str, bool]]:
     return {(r[0], r[1]) for r in rows}
 
 
-def _down_and_up(sync_conn: Connection) -> list[set[tuple[str, bool]]]:
+def _outbox_columns(sync_conn: Connection) -> set[str]:
+    rows = sync_conn.exec_driver_sql(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'redemption' AND table_name = 'outbox'"
+    )
+    return {r[0] for r in rows}
+
+
+def _down_and_up(sync_conn: Connection) -> list[tuple[set[tuple[str, bool]], set[str]]]:
     cfg = alembic_config("redemption")
     cfg.attributes["connection"] = sync_conn
     sync_conn.exec_driver_sql(f'SET ROLE "{owner_role("redemption")}"')
     sync_conn.exec_driver_sql('SET search_path = "redemption"')
     command.downgrade(cfg, "0005")
-    down = _audit_trigger_kinds(sync_conn)
+    down = _audit_trigger_kinds(sync_conn), _outbox_columns(sync_conn)
     command.upgrade(cfg, "head")
-    up = _audit_trigger_kinds(sync_conn)
+    up = _audit_trigger_kinds(sync_conn), _outbox_columns(sync_conn)
     sync_conn.exec_driver_sql("RESET ROLE")
     sync_conn.exec_driver_sql("RESET search_path")
     return [down, up]
 
 
-async def test_the_statement_audit_migration_goes_down_to_row_triggers_and_up_again(
+async def test_the_audit_and_outbox_migrations_go_down_and_up_again(
     pg_admin_url: str,
 ) -> None:
     engine = create_engine(pg_admin_url, pool_size=1)
@@ -159,5 +167,8 @@ async def test_the_statement_audit_migration_goes_down_to_row_triggers_and_up_ag
             down, up = await conn.run_sync(_down_and_up)
     finally:
         await engine.dispose()
-    assert down == {("audit_accounts", True)}
-    assert up == {("audit_accounts_update", False), ("audit_accounts_delete", False)}
+    assert down[0] == {("audit_accounts", True)}
+    assert up[0] == {("audit_accounts_update", False), ("audit_accounts_delete", False)}
+    # Down, published rows were marked sent; up, the relay deletes them and the mark is gone.
+    assert "sent_at" in down[1]
+    assert up[1] == down[1] - {"sent_at"}

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import ProducerClosed
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,7 +28,8 @@ from tests.support.kafka import read_topic
 pytestmark = pytest.mark.integration
 
 TOPIC = "loyalty.vendor.changed.v1"
-UNSENT = 'SELECT count(*) FROM "{schema}".outbox WHERE key = :k AND sent_at IS NULL'
+# A published row is deleted: what is left in the outbox is unsent.
+UNSENT = 'SELECT count(*) FROM "{schema}".outbox WHERE key = :k'
 
 
 async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
@@ -64,12 +66,7 @@ async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
             task = asyncio.create_task(relay.run(stop))
             await asyncio.sleep(1.5)
             async with engine.connect() as conn:
-                unsent = await conn.scalar(
-                    text(
-                        f'SELECT count(*) FROM "{schema}".outbox WHERE key = :k AND sent_at IS NULL'
-                    ),
-                    {"k": key},
-                )
+                unsent = await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key})
             assert unsent == 50
             await holder.execute(text("SELECT pg_advisory_unlock_all()"))
             await holder.commit()
@@ -133,7 +130,7 @@ async def test_rows_published_at_once_are_not_published_again_by_the_relay(
         relay = OutboxRelay(schema, engine, producer, prompt_topics=frozenset({TOPIC}))
         # Rows of a prompt topic are their lane's to publish during the grace period.
         assert await relay.relay_once() == 0
-        # What a lane hands to publish_soon is published by run_soon and marked sent.
+        # What a lane hands to publish_soon is published by run_soon and deleted.
         stop = asyncio.Event()
         soon = asyncio.create_task(relay.run_soon(stop))
         relay.publish_soon(rows[:10])
@@ -173,6 +170,42 @@ async def test_rows_published_at_once_are_not_published_again_by_the_relay(
         await engine.dispose()
 
 
+async def test_rows_the_broker_did_not_take_stay_in_the_outbox(
+    endpoints: Endpoints, pg_admin_url: str
+) -> None:
+    """The relay deletes rows in the transaction that publishes them: a failed send rolls
+    the deletion back, and the next round publishes every row, in order."""
+    schema = f"relay_fail_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    broken = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
+    await broken.start()
+    await broken.stop()  # a closed producer refuses every send
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
+    await producer.start()
+    key = f"relay-fail-{uuid.uuid4().hex[:8]}"
+    try:
+        await _insert_rows(engine, schema, key, 12)
+        with pytest.raises(ProducerClosed):
+            await OutboxRelay(schema, engine, broken).relay_once()
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key}) == 12
+        assert await OutboxRelay(schema, engine, producer, batch_size=5).relay_once() == 5
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key}) == 7
+        assert await OutboxRelay(schema, engine, producer).relay_once() == 7
+        records = await read_topic(
+            endpoints.kafka_bootstrap, TOPIC, lambda r: r.key == key.encode(), expect=13,
+            timeout=5.0,
+        )  # fmt: skip
+        assert [orjson.loads(r.value)["n"] for r in records] == list(range(1, 13))
+    finally:
+        await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
 async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
     pg_admin_url: str,
 ) -> None:
@@ -201,10 +234,8 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         ids = [change.message_id for change in changes]
         assert handed == [ids]
         async with engine.connect() as conn:
-            unsent = await conn.scalar(
-                text(f'SELECT count(*) FROM "{schema}".outbox WHERE sent_at IS NULL')
-            )
-        assert unsent == 6  # all written in the batch's transaction, the relay's to mark
+            unsent = await conn.scalar(text(f'SELECT count(*) FROM "{schema}".outbox'))
+        assert unsent == 6  # all written in the batch's transaction, the relay's to publish
         # A redelivery changes nothing and hands over nothing.
         await processor.process([_record(TOPIC, n, change) for n, change in enumerate(changes)])
         assert handed == [ids]
