@@ -123,7 +123,12 @@ class OutboxRelay:
             return await self._relay_on(conn)
 
     async def _relay_on(self, conn: AsyncConnection) -> int:
-        # Rows of prompt topics in their grace period are their lane's (run_soon) to publish.
+        async with conn.begin():
+            return await self._publish(conn, *self.round_query())
+
+    def round_query(self) -> tuple[str, dict[str, Any]]:
+        """What a round selects (the clause after FROM, and its parameters): the oldest rows,
+        but rows of prompt topics in their grace period are their lane's (run_soon)."""
         where, params = "", dict[str, Any](n=self.batch_size)
         if self.prompt_topics:
             where = (
@@ -131,10 +136,7 @@ class OutboxRelay:
                 "AND created_at > now() - make_interval(secs => :grace)) "
             )
             params |= {"prompt": sorted(self.prompt_topics), "grace": self.prompt_grace_s}
-        async with conn.begin():
-            return await self._publish(
-                conn, f"{where}ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", params
-            )
+        return f"{where}ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", params
 
     def publish_soon(self, rows: Sequence[Outgoing]) -> None:
         """Have these committed rows published by `run_soon`, ahead of the relay's round."""
@@ -218,31 +220,35 @@ class OutboxRelay:
                 await conn.close()
 
     async def _publish(self, conn: AsyncConnection, where: str, params: dict[str, Any]) -> int:
-        """Delete the outbox rows `where` selects (and locks) and publish them, in id order,
-        before the transaction commits: a failed send rolls the deletion back."""
-        schema = self.service
-        rows = sorted(
-            (
-                await conn.execute(
-                    text(
-                        f'DELETE FROM "{schema}".outbox WHERE id IN '
-                        f'(SELECT id FROM "{schema}".outbox {where}) '
-                        "RETURNING id, topic, key, message_id, payload, created_at"
-                    ),
-                    params,
-                )
-            ).all(),
-            key=lambda row: row.id,
-        )
+        """Publish the outbox rows `where` selects (and locks), in id order, then delete them
+        in the same transaction: a failed send leaves them for the next round.
+
+        Two statements, each an index scan that runs once, whatever the statistics say: a
+        drained outbox is analysed as empty while its dead rows wait for vacuum, and a
+        one-statement `DELETE ... WHERE id IN (SELECT ... LIMIT)` was then planned as a
+        nested loop that re-ran the subquery over the dead rows for every row deleted
+        (PostgreSQL's time grew fivefold in a 100,000-transaction run)."""
+        rows = (await conn.execute(text(select_sql(self.service, where)), params)).all()
         if not rows:
             return 0
         futures = [await _send(self.producer, row) for row in rows]
         await asyncio.gather(*futures)
+        await conn.execute(text(delete_sql(self.service)), {"ids": [row.id for row in rows]})
         now = datetime.now(UTC)
         for row in rows:
             OUTBOX_LAG_SECONDS.labels(self.service).observe((now - row.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+
+def select_sql(schema: str, where: str) -> str:
+    """The relay's read of a round: the outbox rows `where` selects (and locks)."""
+    return f'SELECT id, topic, key, message_id, payload, created_at FROM "{schema}".outbox {where}'
+
+
+def delete_sql(schema: str) -> str:
+    """The relay's deletion of what a round published (:ids)."""
+    return f'DELETE FROM "{schema}".outbox WHERE id = ANY(CAST(:ids AS bigint[]))'
 
 
 async def _send(producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:

@@ -20,7 +20,7 @@ from contracts.loyalty import VendorChanged
 from shared.db.engine import create_engine
 from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import BatchProcessor, DeadLetter
-from shared.messaging.relay import OutboxRelay, relay_lock_key
+from shared.messaging.relay import OutboxRelay, delete_sql, relay_lock_key, select_sql
 from shared.messaging.uow import Inbound, Outgoing, Subscription, UnitOfWork
 from tests.support.contracts import vendor_changed
 from tests.support.kafka import read_topic
@@ -201,6 +201,65 @@ async def test_rows_the_broker_did_not_take_stay_in_the_outbox(
         assert [orjson.loads(r.value)["n"] for r in records] == list(range(1, 13))
     finally:
         await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+def _outbox_scans(plan: dict[str, Any]) -> list[tuple[str, float]]:
+    """(node type, actual loops) of every plan node that reads the outbox."""
+    found = []
+    if plan.get("Relation Name") == "outbox" or plan.get("Index Name", "").endswith("outbox"):
+        found.append((plan["Node Type"], plan["Actual Loops"]))
+    for child in plan.get("Plans", ()):
+        found += _outbox_scans(child)
+    return found
+
+
+async def test_a_drained_outbox_analysed_as_empty_is_still_read_in_one_pass(
+    pg_admin_url: str,
+) -> None:
+    """A drained outbox is analysed as empty while its deleted rows wait for vacuum; the
+    relay's statements must not then loop over those rows once per row they handle (a
+    one-statement DELETE ... WHERE id IN (SELECT ... LIMIT) did, and PostgreSQL's time grew
+    fivefold under load)."""
+    schema = f"relay_dead_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    try:
+        await _insert_rows(engine, schema, "drained", 20_000)
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DELETE FROM "{schema}".outbox'))
+        async with engine.connect() as conn:  # ANALYZE outside a transaction block
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'ANALYZE "{schema}".outbox'))
+        ids = await _insert_rows(engine, schema, "waiting", 1_500)
+        relay = OutboxRelay(schema, engine, None, prompt_topics=frozenset({PROMPT}))  # type: ignore[arg-type]
+        where, params = relay.round_query()
+
+        async def loops(sql: str, args: dict[str, Any]) -> list[tuple[str, float]]:
+            async with engine.connect() as conn, conn.begin() as transaction:
+                explained = await conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"), args)
+                [[plan]] = explained.all()
+                await transaction.rollback()  # EXPLAIN ANALYZE deletes what it plans
+            return _outbox_scans(plan[0]["Plan"])
+
+        picked = await loops(select_sql(schema, where), params)
+        async with engine.connect() as conn:
+            id_list = [r.id for r in await conn.execute(
+                text(f'SELECT id FROM "{schema}".outbox WHERE message_id = ANY(:m)'), {"m": ids}
+            )]  # fmt: skip
+        deleted = await loops(delete_sql(schema), {"ids": id_list})
+        assert picked
+        assert deleted
+        assert all(n == 1 for _, n in picked + deleted), (picked, deleted)
+        # The check can fail: the one-statement form loops over the outbox.
+        one = await loops(
+            f'DELETE FROM "{schema}".outbox WHERE id IN (SELECT id FROM "{schema}".outbox {where})',
+            params,
+        )
+        assert max(n for _, n in one) > 1, one
+    finally:
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
