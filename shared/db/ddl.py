@@ -70,8 +70,9 @@ def audit_by_row(service: str) -> None:
 def outbox_without_sent_at(service: str) -> None:
     """The relay deletes what it published: rows already marked sent go, and with them the
     mark and the index of unsent rows (every row left is unsent; the primary key orders
-    them). A relay of the previous release fails its next round on the missing column and
-    lets go of its lock; the new release's relay publishes what is left."""
+    them). A relay of the previous release fails every round on the missing column (letting
+    go of its lock each time) until it is replaced; the new release's relays publish what is
+    left."""
     op.drop_index("ix_outbox_unsent", table_name="outbox", schema=service)
     op.execute(f'DELETE FROM "{service}".outbox WHERE sent_at IS NOT NULL')
     op.drop_column("outbox", "sent_at", schema=service)
