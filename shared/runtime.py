@@ -31,6 +31,7 @@ from shared.infra.resolve import resolve_endpoints
 from shared.logs import configure
 from shared.messaging.consumer import BatchProcessor, DeadLetter, dead_letter_headers, describe
 from shared.messaging.kafka import client_kwargs, producer_kwargs
+from shared.messaging.pacing import FetchPacer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.uow import MAIN_LANE, Subscription
 from shared.query_server import QueryServer
@@ -175,6 +176,22 @@ def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
     }
 
 
+def lane_pacer(lane: str, settings: ServiceSettings, subscriber: Any) -> FetchPacer | None:
+    """The other lanes fetch with a short wait while records come and a long one once idle
+    (shared.messaging.pacing); the main lane's wait is long already."""
+    if lane == MAIN_LANE:
+        return None
+    pacer = FetchPacer(
+        subscriber,
+        busy_ms=settings.lane_fetch_max_wait_ms,
+        idle_ms=settings.lane_idle_fetch_max_wait_ms,
+        busy_batch_timeout_ms=settings.lane_batch_timeout_ms,
+        idle_batch_timeout_ms=settings.lane_idle_batch_timeout_ms,
+        idle_after_s=settings.lane_idle_after_ms / 1000,
+    )
+    return pacer if pacer.enabled else None
+
+
 def fetch_limits(settings: ServiceSettings) -> dict[str, int]:
     """What one fetch of a consumer may bring back. A consumer keeps a fetch's records until
     they are consumed, so under a backlog each of a process's consumers holds about this
@@ -201,16 +218,15 @@ def _prompt_producer(
 
 def _subscribe_lane(
     broker: KafkaBroker,
+    name: str,
     processor: BatchProcessor,
     settings: ServiceSettings,
     group: str,
     stop: asyncio.Event,
-    *,
-    fetch_max_wait_ms: int,
-    batch_timeout_ms: int,
 ) -> Lane:
     """One consumer in the service's group for a lane's topics; returns the lane."""
     lane = Lane()
+    timing = lane_timing(name, settings)
 
     async def on_batch(message: KafkaMessage) -> None:
         async with lane.consuming:
@@ -219,23 +235,27 @@ def _subscribe_lane(
                 return
             records = message.raw_message
             batch = records if isinstance(records, tuple) else (records,)
+            if lane.pacer is not None:
+                lane.pacer.records_arrived()
             await processor.process(batch)
             lane.processed(message, batch)
 
-    broker.subscriber(
+    subscriber = broker.subscriber(
         *processor.subscriptions,
         batch=True,
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         max_records=settings.batch_size,
-        batch_timeout_ms=batch_timeout_ms,
-        fetch_max_wait_ms=fetch_max_wait_ms,
+        batch_timeout_ms=timing["batch_timeout_ms"],
+        fetch_max_wait_ms=timing["fetch_max_wait_ms"],
         # fetch_limits(settings), spelled out: FastStream's overloads do not type a **dict
         fetch_max_bytes=settings.fetch_max_bytes,
         max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
         decoder=_undecoded,
-    )(on_batch)
+    )
+    subscriber(on_batch)
+    lane.pacer = lane_pacer(name, settings, subscriber)
     return lane
 
 
@@ -252,6 +272,7 @@ class Lane:
     """
 
     consuming: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pacer: FetchPacer | None = None  # its waits while idle (a lane other than the main one)
     _pending: dict[TopicPartition, int] = field(default_factory=dict)
     _consumer: Any = None
     _committing: asyncio.Task[None] | None = None
@@ -337,11 +358,11 @@ async def run_service(
     consumers = [
         _subscribe_lane(
             broker,
+            name,
             processor,
             settings,
             settings.consumer_group or consumer_group(definition.name),
             stop,
-            **lane_timing(name, settings),
         )
         for name, processor in processors.items()
     ]
@@ -376,6 +397,11 @@ async def run_service(
     tasks += [
         asyncio.create_task(w(context), name=w.__name__)
         for w in process_workers(definition, lanes, settings)
+    ]
+    tasks += [
+        asyncio.create_task(lane.pacer.run(stop), name="fetch-pacer")
+        for lane in consumers
+        if lane.pacer is not None
     ]
     try:
         await broker.start()

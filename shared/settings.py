@@ -114,6 +114,19 @@ class ServiceSettings(BaseSettings):
         description="the same for the other lanes (redemption: the vendor gateways' requests), "
         "which answer someone waiting: 500 ms cost 130 ms a hop at the median on Tansu",
     )
+    lane_idle_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        description="the other lanes' fetch wait once idle (shared.messaging.pacing): each "
+        "fetch costs the broker CPU, empty or not; the record ending a quiet spell waits up to "
+        "about half of it, once. The lane's fetch wait or less: never idle",
+    )
+    lane_idle_batch_timeout_ms: int = Field(
+        default=50, ge=1, description="the other lanes' batch timeout once idle"
+    )
+    lane_idle_after_ms: int = Field(
+        default=2000, ge=1, description="how long without a record makes another lane idle"
+    )
     fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,

@@ -37,8 +37,7 @@ async def test_every_consumer_of_a_service_fetches_at_most_what_its_settings_say
 
     broker = KafkaBroker("127.0.0.1:9")  # never connected
     lane = types.SimpleNamespace(subscriptions={"a.v1": None, "b.v1": None})
-    _subscribe_lane(broker, lane, settings, "g", asyncio.Event(),  # type: ignore[arg-type]
-                    fetch_max_wait_ms=10, batch_timeout_ms=5)  # fmt: skip
+    _subscribe_lane(broker, "main", lane, settings, "g", asyncio.Event())  # type: ignore[arg-type]
     (subscriber,) = broker.subscribers
     arguments = subscriber._connection_args  # what FastStream gives AIOKafkaConsumer
     assert {name: arguments[name] for name in wanted} == wanted
