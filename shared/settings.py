@@ -115,7 +115,7 @@ class ServiceSettings(BaseSettings):
         "which answer someone waiting: 500 ms cost 130 ms a hop at the median on Tansu",
     )
     lane_idle_fetch_max_wait_ms: int = Field(
-        default=100,
+        default=50,
         ge=1,
         description="the other lanes' fetch wait once idle (shared.messaging.pacing): each "
         "fetch costs the broker CPU, empty or not; the record ending a quiet spell waits up to "

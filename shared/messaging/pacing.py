@@ -10,8 +10,11 @@ during an end-to-end run without redemptions.
 
 So after `idle_after_s` without a record the lane's fetches wait `idle_ms` and FastStream's
 poll waits `idle_batch_timeout_ms`; the first batch after the quiet spell brings the short
-waits back. What it costs: the records that end a quiet spell wait up to about half the
-long wait, once.
+waits back. What it costs: the records that end a quiet spell wait up to about the long
+wait, once (the fetch in flight when they come, and the one the consumer sends as their
+records arrive, were both sent with it). 50 ms kept most of the saving (an idle platform
+8.8-9.8 -> 6.0-7.2 CPU s in 30 s; 100 ms, 5.8 s) without a p99 that 100 ms seemed to cost
+a benchmark starting on an idle lane (docs/benchmarks.md).
 
 aiokafka has no setter for a running consumer's fetch wait: the pacer sets the fetcher's
 `_fetch_max_wait_ms`, which each fetch request is built from (aiokafka 0.12-0.14), and
