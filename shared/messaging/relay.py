@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -49,8 +48,6 @@ log = logging.getLogger(__name__)
 
 # How long the relay's rounds leave a row of a prompt topic to the lane that wrote it.
 PROMPT_GRACE_S = 10.0
-
-_PARTITIONER = DefaultPartitioner()  # the producer's own, unless configured otherwise
 
 
 def relay_lock_key(service: str) -> int:
@@ -174,10 +171,10 @@ class OutboxRelay:
         producer = self.prompt_producer or self.producer
         sent: list[str] = []
         try:
-            batches = await send_batches(producer, rows)
-            delivered = await asyncio.gather(*(d for d, _ in batches), return_exceptions=True)
-            sent = [r.message_id for (_, batch), d in zip(batches, delivered, strict=True)
-                    if not isinstance(d, BaseException) for r in batch]  # fmt: skip
+            futures = [await _send(producer, row) for row in rows]
+            delivered = await asyncio.gather(*futures, return_exceptions=True)
+            sent = [r.message_id for r, d in zip(rows, delivered, strict=True)
+                    if not isinstance(d, BaseException)]  # fmt: skip
         except Exception as exc:  # committed rows: the relay publishes them after the grace
             log.warning("publishing at once failed, left to the relay: %s", describe(exc))
         if len(sent) < len(rows):
@@ -234,7 +231,8 @@ class OutboxRelay:
         rows = (await conn.execute(text(select_sql(self.service, where)), params)).all()
         if not rows:
             return 0
-        await asyncio.gather(*(d for d, _ in await send_batches(self.producer, rows)))
+        futures = [await _send(self.producer, row) for row in rows]
+        await asyncio.gather(*futures)
         await conn.execute(text(delete_sql(self.service)), {"ids": [row.id for row in rows]})
         now = datetime.now(UTC)
         for row in rows:
@@ -253,39 +251,16 @@ def delete_sql(schema: str) -> str:
     return f'DELETE FROM "{schema}".outbox WHERE id = ANY(CAST(:ids AS bigint[]))'
 
 
-async def send_batches(
-    producer: AIOKafkaProducer, rows: Sequence[Any]
-) -> list[tuple[asyncio.Future[Any], list[Any]]]:
-    """Hand outbox rows (read back, or Outgoings still in memory) to the producer, a record
-    batch a partition: each its topic, key and payload, its message id in a header. Returns
-    each batch's delivery with its rows.
-
-    Rows go to the partition `producer.send` would choose (the default partitioner: murmur2
-    of the key, as Kafka's Java clients), in their order. One batch a partition instead of a
-    `send` a row: a send cost ~25 us of the relay's CPU (metadata lookups, the partitioner, a
-    future a record), a third of an accrual process's relaying."""
-    partitions: dict[str, list[int]] = {}
-    by_partition: dict[tuple[str, int], list[Any]] = {}
-    for row in rows:
-        if row.topic not in partitions:
-            partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
-        every = partitions[row.topic]
-        key = row.key.encode()
-        partition = _PARTITIONER(key, every, every)
-        by_partition.setdefault((row.topic, partition), []).append(row)
-    sent: list[tuple[asyncio.Future[Any], list[Any]]] = []
-    for (topic, partition), in_partition in by_partition.items():
-        batch, held = producer.create_batch(), list[Any]()
-        for row in in_partition:
-            record = {"timestamp": None, "key": row.key.encode(), "value": row.payload,
-                      "headers": [("message_id", row.message_id.encode())]}  # fmt: skip
-            if batch.append(**record) is None:  # full: send it; an empty batch takes any row
-                sent.append((await producer.send_batch(batch, topic, partition=partition), held))
-                batch, held = producer.create_batch(), []
-                batch.append(**record)
-            held.append(row)
-        sent.append((await producer.send_batch(batch, topic, partition=partition), held))
-    return sent
+async def _send(producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
+    """Hand an outbox row (read back, or an Outgoing still in memory) to the producer: its
+    topic, key and payload, its message id in a header; returns the delivery."""
+    delivery: asyncio.Future[Any] = await producer.send(
+        row.topic,
+        value=row.payload,
+        key=row.key.encode(),
+        headers=[("message_id", row.message_id.encode())],
+    )
+    return delivery
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

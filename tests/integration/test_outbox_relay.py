@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import ProducerClosed
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
@@ -21,13 +20,7 @@ from contracts.loyalty import VendorChanged
 from shared.db.engine import create_engine
 from shared.infra.embedded import Endpoints
 from shared.messaging.consumer import BatchProcessor, DeadLetter
-from shared.messaging.relay import (
-    OutboxRelay,
-    delete_sql,
-    relay_lock_key,
-    select_sql,
-    send_batches,
-)
+from shared.messaging.relay import OutboxRelay, delete_sql, relay_lock_key, select_sql
 from shared.messaging.uow import Inbound, Outgoing, Subscription, UnitOfWork
 from tests.support.contracts import vendor_changed
 from tests.support.kafka import read_topic
@@ -362,54 +355,3 @@ def _record(topic: str, offset: int, message: VendorChanged) -> ConsumerRecord[b
     return ConsumerRecord(
         topic, 0, offset, 0, 0, message.vendor_id.encode(), value, None, 0, len(value), ()
     )
-
-
-async def test_rows_sent_a_batch_a_partition_land_where_send_puts_them_in_order(
-    endpoints: Endpoints,
-) -> None:
-    """The relay hands the producer a record batch a partition (send_batches), not a send a
-    row: each row must still go to the partition `producer.send` chooses for its key (a
-    customer's events stay in one partition, in order, across the change), with its id."""
-    topic = f"test.relay-batches.{uuid.uuid4().hex[:8]}.v1"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=5, replication_factor=1)])
-    finally:
-        await admin.close()
-    # Small batches: a partition's rows fill several, which must keep their order.
-    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, max_batch_size=2048)
-    await producer.start()
-    keys = [f"C{n:05d}" for n in range(40)]
-    rows = [
-        Outgoing(topic, key, f"{key}-{i}", orjson.dumps({"key": key, "i": i, "pad": "x" * 100}))
-        for i in range(5)
-        for key in keys
-    ]
-    try:
-        batches = await send_batches(producer, rows)
-        assert sorted(r.message_id for _, held in batches for r in held) == sorted(
-            r.message_id for r in rows
-        )
-        assert len(batches) > 5  # more than one batch in some partitions
-        await asyncio.gather(*(delivery for delivery, _ in batches))
-        by_send = {
-            key: (await producer.send_and_wait(topic, b"{}", key=key.encode())).partition
-            for key in keys
-        }
-    finally:
-        await producer.stop()
-    assert len(set(by_send.values())) > 1  # the keys spread over the partitions
-    records = await read_topic(
-        endpoints.kafka_bootstrap, topic, lambda r: r.value != b"{}", expect=len(rows)
-    )
-    assert len(records) == len(rows)
-    for key in keys:
-        mine = [r for r in records if r.key == key.encode()]
-        assert {r.partition for r in mine} == {by_send[key]}, key
-        assert [orjson.loads(r.value)["i"] for r in sorted(mine, key=lambda r: r.offset)] == list(
-            range(5)
-        )
-        assert [dict(r.headers)["message_id"] for r in sorted(mine, key=lambda r: r.offset)] == [
-            f"{key}-{i}".encode() for i in range(5)
-        ]
