@@ -326,6 +326,7 @@ async def run_service(
     engine = create_engine(
         runtime_url(definition.name, endpoints.database_url, platform, settings),
         pool_size=settings.db_pool_size,
+        socket_dir=platform.database_socket_dir,
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=endpoints.kafka_bootstrap, **producer_kwargs(security)

@@ -53,6 +53,12 @@ class PlatformSettings(BaseSettings):
         description="embedded | containers | external; external when both URLs are set",
     )
     home: Path = Field(default=Path(".loyalty"), description="project-local state directory")
+    database_socket_dir: Path | None = Field(
+        default=None,
+        description="the directory of PostgreSQL's Unix socket, where it runs on this host: the "
+        "services connect through it rather than TCP (`loyalty up` sets it for the embedded "
+        "cluster); ignored while the socket is not there",
+    )
 
     @property
     def mode(self) -> InfraMode:

@@ -194,7 +194,13 @@ def _service_env(infra: Infra) -> dict[str, str]:
     if infra.embedded:
         # Both URLs are now set, which alone would mean "external" (no default passwords).
         env["LOYALTY_INFRA_MODE"] = "embedded"
-    return env
+    return env | socket_env(infra.endpoints)
+
+
+def socket_env(endpoints: Endpoints) -> dict[str, str]:
+    """A service talks to a PostgreSQL on this host over its Unix socket."""
+    socket_dir = endpoints.database_socket_dir
+    return {} if socket_dir is None else {"LOYALTY_DATABASE_SOCKET_DIR": str(socket_dir)}
 
 
 async def _run(args: argparse.Namespace, platform: PlatformSettings, infra: Infra) -> int:

@@ -35,6 +35,7 @@ class InfraError(RuntimeError):
 class Endpoints:
     kafka_bootstrap: str
     database_url: str
+    database_socket_dir: Path | None = None  # PostgreSQL's Unix socket, when it runs here
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class EmbeddedState:
 
     @property
     def endpoints(self) -> Endpoints:
-        return Endpoints(self.kafka_bootstrap, self.database_url)
+        # start_postgres puts the Unix socket beside the data directory
+        return Endpoints(self.kafka_bootstrap, self.database_url, Path(self.pg_data).parent)
 
 
 def _package_dir(package: str) -> Path:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from shared.infra.embedded import Endpoints, free_port
-from shared.up import Process
+from shared.up import Process, socket_env
 
 LOGS = Path(".loyalty") / "test-logs"
 
@@ -35,6 +35,7 @@ class ServiceProcess:
             "LOYALTY_DATABASE_URL": endpoints.database_url,
             "LOYALTY_INFRA_MODE": os.environ.get("LOYALTY_INFRA_MODE", "embedded"),
             f"LOYALTY_{service.upper()}_HTTP_PORT": str(self.port),
+            **socket_env(endpoints),  # as `loyalty up` gives it
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
