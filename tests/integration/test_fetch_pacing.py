@@ -92,7 +92,7 @@ async def test_an_idle_lane_fetches_seldom_and_its_first_batch_brings_the_short_
 ) -> None:
     busy = await lane.fetches_in(0.5)
     assert not lane.pacer.idle
-    assert len(busy) >= 10, busy  # 10 ms waits: dozens of fetches in half a second
+    assert len(busy) >= 8, busy  # 10 ms waits: some 20 fetches in half a second
     assert set(busy) == {BUSY_MS}
 
     idle_now = await eventually(_value(lambda: lane.pacer.idle), bool, timeout=IDLE_AFTER_S + 2)
@@ -112,12 +112,12 @@ async def test_an_idle_lane_fetches_seldom_and_its_first_batch_brings_the_short_
         await producer.stop()
     came = await eventually(_value(lambda: list(lane.batches)), bool, timeout=5, interval=0.01)
     assert came, "the record reached the idle lane"
-    assert came[0] - sent < 2 * IDLE_MS / 1000 + 0.5  # it waited one long fetch at most
+    assert came[0] - sent < 2 * IDLE_MS / 1000 + 0.5  # two long fetches at most
     assert not lane.pacer.idle
     await asyncio.sleep(IDLE_MS / 1000)  # the fetch sent with the record's was a long one
     after = await lane.fetches_in(0.3)
     assert after[-1:] == [BUSY_MS], after
-    assert after.count(BUSY_MS) >= 5, after
+    assert after.count(BUSY_MS) >= 4, after  # some 12 in 0.3 s
 
 
 def _value(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
