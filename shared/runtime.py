@@ -181,11 +181,12 @@ def lane_pacer(lane: str, settings: ServiceSettings, subscriber: Any) -> FetchPa
     (shared.messaging.pacing); the main lane's wait is long already."""
     if lane == MAIN_LANE:
         return None
+    busy = lane_timing(lane, settings)  # what the lane's subscriber was given
     pacer = FetchPacer(
         subscriber,
-        busy_ms=settings.lane_fetch_max_wait_ms,
+        busy_ms=busy["fetch_max_wait_ms"],
         idle_ms=settings.lane_idle_fetch_max_wait_ms,
-        busy_batch_timeout_ms=settings.lane_batch_timeout_ms,
+        busy_batch_timeout_ms=busy["batch_timeout_ms"],
         idle_batch_timeout_ms=settings.lane_idle_batch_timeout_ms,
         idle_after_s=settings.lane_idle_after_ms / 1000,
     )

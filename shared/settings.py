@@ -124,8 +124,8 @@ class ServiceSettings(BaseSettings):
         default=50,
         ge=1,
         description="the other lanes' fetch wait once idle (shared.messaging.pacing): each "
-        "fetch costs the broker CPU, empty or not; the record ending a quiet spell waits up to "
-        "about half of it, once. The lane's fetch wait or less: never idle",
+        "fetch costs the broker CPU, empty or not; the requests ending a quiet spell wait up to "
+        "about this long, once. The lane's fetch wait or less: never idle",
     )
     lane_idle_batch_timeout_ms: int = Field(
         default=50, ge=1, description="the other lanes' batch timeout once idle"
