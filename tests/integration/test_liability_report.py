@@ -22,9 +22,9 @@ from services.redemption.cli import liability_report, register
 from shared.cli import runtime_passwords
 from shared.db.engine import create_engine, runtime_role
 from shared.infra.embedded import Endpoints
+from shared.verify_cli import wait_quiet
 from tests.integration.test_wallet import decide, member, request, run
 from tests.support.processes import ServiceProcess
-from tests.support.quiet import until_quiet
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +114,7 @@ async def test_the_liability_is_what_customers_were_given_less_what_they_spent(
     # The totals are the programme's: earlier modules' postings still on their way to the
     # wallet would count as this test's.
     del platform
-    await until_quiet(endpoints.kafka_bootstrap, pg_admin_url)
+    assert await wait_quiet(pg_admin_url, endpoints.kafka_bootstrap, 120), "not caught up"
     before = (await liability_report(wallet, accrual, TODAY)).to_json()
     before_later = (await liability_report(wallet, accrual, later_day)).to_json()
 
