@@ -149,8 +149,8 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="allocations (net) before Python's cyclic garbage collector looks at the "
         "young objects (its own default: 700). A batch's messages keep tens of thousands of "
-        "objects alive at once; at 700 the collector ran 10-20 times a batch; tuned, the services use "
-        "a fifth less CPU. The objects made at start-up are frozen out of every "
+        "objects alive at once; at 700 the collector ran 10-20 times a batch; tuned, the "
+        "services use a fifth less CPU. The objects made at start-up are frozen out of every "
         "collection (gc.freeze)",
     )
     max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
