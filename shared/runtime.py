@@ -442,6 +442,20 @@ def tune_gc(young_threshold: int) -> None:
     gc.set_threshold(young_threshold, middle, old)
 
 
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The factory of the event loop a service runs on (None: asyncio's own). uvloop where it
+    is installed (not on Windows); asyncio's, with a warning, where it is not."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        log.warning("uvloop is not installed: running on asyncio's event loop")
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main(
     service: str,
     *,
@@ -470,4 +484,5 @@ def main(
     except ValueError as exc:
         raise SystemExit(f"loyalty run {service}: {exc} (--lanes)") from exc
     tune_gc(settings.gc_young_threshold)
-    asyncio.run(run_service(definition, settings=settings))
+    with asyncio.Runner(loop_factory=event_loop_factory(settings.event_loop)) as runner:
+        runner.run(run_service(definition, settings=settings))

@@ -1,10 +1,11 @@
 """A service process tunes Python's garbage collector before it consumes: the objects made
 at start-up are frozen out of later collections and the young generation waits for
 LOYALTY_<SERVICE>_GC_YOUNG_THRESHOLD net allocations (docs/benchmarks.md, "The garbage
-collector")."""
+collector"), and runs on uvloop unless LOYALTY_<SERVICE>_EVENT_LOOP says asyncio."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import subprocess
 import sys
@@ -40,17 +41,40 @@ def test_the_threshold_is_a_setting_of_each_service(monkeypatch: pytest.MonkeyPa
     assert service_settings("redemption").gc_young_threshold == 50_000
 
 
-def test_a_service_process_tunes_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_service_process_tunes_then_runs_on_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Any] = []
     monkeypatch.setenv("LOYALTY_ACCRUAL_GC_YOUNG_THRESHOLD", "4321")
     monkeypatch.setattr(runtime, "tune_gc", lambda threshold: calls.append(("tune", threshold)))
 
-    def run(coroutine: Any) -> None:
-        calls.append(("run", coroutine.__qualname__))
-        coroutine.close()
+    async def run_service(definition: Any, *, settings: Any) -> None:
+        loop = asyncio.get_running_loop()
+        calls.append(("run", definition.name, settings.event_loop, type(loop).__module__))
 
-    monkeypatch.setattr(runtime.asyncio, "run", run)
+    monkeypatch.setattr(runtime, "run_service", run_service)
     monkeypatch.setattr(runtime, "configure", lambda service: None)
     runtime.main("accrual")
-    assert calls == [("tune", 4321), ("run", "run_service")]
+    assert calls == [("tune", 4321), ("run", "accrual", "uvloop", "uvloop")]
     assert gc.get_threshold()[0] != 4321  # the test process itself left alone
+
+
+def test_the_event_loop_is_a_setting_and_asyncio_where_uvloop_is_missing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert service_settings("redemption").event_loop == "uvloop"
+    monkeypatch.setenv("LOYALTY_REDEMPTION_EVENT_LOOP", "asyncio")
+    assert service_settings("redemption").event_loop == "asyncio"
+    assert runtime.event_loop_factory("asyncio") is None
+    factory = runtime.event_loop_factory("uvloop")
+    assert factory is not None
+    loop = factory()
+    try:
+        assert type(loop).__module__ == "uvloop"
+    finally:
+        loop.close()
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on a platform without it
+    with caplog.at_level("WARNING", logger="shared.runtime"):
+        assert runtime.event_loop_factory("uvloop") is None
+    assert "uvloop is not installed" in caplog.text
+    monkeypatch.setenv("LOYALTY_REDEMPTION_EVENT_LOOP", "trio")
+    with pytest.raises(ValueError, match="event_loop"):
+        service_settings("redemption")
