@@ -163,6 +163,12 @@ def process_workers(
     return definition.workers if MAIN_LANE in lanes and settings.workers else ()
 
 
+def relay_standby(lanes: Mapping[str, object], settings: ServiceSettings) -> float | None:
+    """None where the main lane runs (the relay's home); elsewhere how long the process, a
+    stand-in, waits between its tries for the relay and relays when it has it."""
+    return None if MAIN_LANE in lanes else settings.relay_standby_seconds
+
+
 def lane_timing(lane: str, settings: ServiceSettings) -> dict[str, int]:
     """How long a lane's consumer waits: the main lane for big batches, the others (someone
     is waiting for the answer) briefly."""
@@ -344,6 +350,7 @@ async def run_service(
         idle_s=settings.relay_idle_ms / 1000,
         prompt_topics=frozenset(t for s in definition.subscriptions for t in s.publish_at_once),
         prompt_producer=prompt_producer,
+        standby_s=relay_standby(lanes, settings),
     )
     # One lock a lane: a lane handles one batch at a time, and a stop waits for each.
     processors = {

@@ -155,9 +155,9 @@ class ServiceSettings(BaseSettings):
     )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop",
-        description="the process's event loop: uvloop (libuv; the services used 7% less CPU "
-        "and less memory with it, docs/benchmarks.md) or Python's own asyncio loop; asyncio "
-        "where uvloop is not installed",
+        description="the process's event loop: uvloop (libuv; a sixth less resident memory "
+        "in alternated runs, CPU within the machine's spread, docs/benchmarks.md) or Python's "
+        "own asyncio loop; asyncio where uvloop is not installed",
     )
     max_retries: int = Field(default=3, ge=0, description="retries of a failing batch")
     relay_batch_size: int = Field(default=1000, ge=1)
@@ -179,6 +179,14 @@ class ServiceSettings(BaseSettings):
     )
     relay_enabled: bool = Field(
         default=True, description="run the outbox relay in this process (off: a separate relay)"
+    )
+    relay_standby_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a process without the main lane (the wallet's gateway) is the relay's "
+        "stand-in: it tries for the relay once every this many seconds and, holding it, "
+        "relays this long and lets go, so that the main lane's process relays and the "
+        "decisions' event loop does not",
     )
     workers: bool = Field(
         default=True,

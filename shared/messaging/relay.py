@@ -10,6 +10,14 @@ entries in its indexes (26 us a row, the largest item of PostgreSQL's time under
 an hourly purge deleted it anyway. What was published is on the topic; what is still in
 the outbox is what has not been published.
 
+The relay's home is a process that runs the service's main lane. A process of other lanes
+only (the wallet's gateway: `loyalty run redemption --lanes gateway`) is a stand-in
+(`standby_s`): it tries for the lock once every standby_s, and when it gets it (no process of
+the main lane is relaying) it relays for standby_s and lets go, so a main lane's process,
+trying every second, takes the relay back. Before, whichever process started first kept
+it: in half the platform's starts the gateway relayed every balance change of the wallet's
+postings on the event loop that decides the vendors' requests.
+
 The consumer in the same process wakes the relay as soon as a batch has committed outbox
 rows (shared.messaging.outbox_signal); without a wake-up the relay polls, every idle_s
 after publishing and backing off to max_idle_s while there is nothing to publish.
@@ -30,6 +38,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +77,9 @@ class OutboxRelay:
     prompt_topics: frozenset[str] = frozenset()
     prompt_producer: AIOKafkaProducer | None = None
     prompt_grace_s: float = PROMPT_GRACE_S
+    # None: relay here (a process of the main lane). Seconds: a stand-in, which tries for the
+    # lock once every standby_s and, holding it, relays for standby_s and lets go.
+    standby_s: float | None = None
     _soon: list[Outgoing] = field(default_factory=list, init=False)
     _soon_added: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _to_delete: list[str] = field(default_factory=list, init=False)
@@ -77,19 +89,29 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            if self.standby_s is not None:  # a process of the main lane gets it first
+                await _sleep_or_stop(stop, self.standby_s)
+                if stop.is_set():
+                    break
             try:
                 async with self.engine.connect() as lock_conn:
                     if await self._acquire(lock_conn, stop):
                         RELAY_ACTIVE.labels(self.service).set(1)
-                        await self._relay_while_locked(lock_conn, stop)
+                        if self.standby_s is None:
+                            await self._relay_while_locked(lock_conn, stop)
+                        else:
+                            until = time.monotonic() + self.standby_s
+                            await self._relay_while_locked(lock_conn, stop, until)
+                            await self._release(lock_conn)
             except Exception as exc:
                 log.warning("outbox relay interrupted, restarting: %s", describe(exc))
             finally:
                 RELAY_ACTIVE.labels(self.service).set(0)
-            if not stop.is_set():
+            if not stop.is_set() and self.standby_s is None:
                 await _sleep_or_stop(stop, 1.0)
 
     async def _acquire(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> bool:
+        """Take the relay's lock, trying every second (a stand-in: once)."""
         key = relay_lock_key(self.service)
         while not stop.is_set():
             got = await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
@@ -97,16 +119,28 @@ class OutboxRelay:
                 await lock_conn.commit()
                 return True
             await lock_conn.rollback()
+            if self.standby_s is not None:
+                return False
             await _sleep_or_stop(stop, 1.0)
         return False
 
-    async def _relay_while_locked(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> None:
+    async def _release(self, lock_conn: AsyncConnection) -> None:
+        """Let go of the lock (its connection goes back to the pool, which keeps the lock of
+        a session otherwise)."""
+        key = relay_lock_key(self.service)
+        await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        await lock_conn.commit()
+
+    async def _relay_while_locked(
+        self, lock_conn: AsyncConnection, stop: asyncio.Event, until: float | None = None
+    ) -> None:
+        """Relay until stopped (a stand-in: until the monotonic time `until`)."""
         # Relaying on the lock's own connection: no pool checkout (nor its ping) per poll, and
         # a lost connection (so a lost lock) fails the very next batch.
         wake = outbox_signal.listen(self.service)
         idle = self.idle_s
         try:
-            while not stop.is_set():
+            while not stop.is_set() and (until is None or time.monotonic() < until):
                 wake.clear()
                 sent = await self._relay_on(lock_conn)
                 if sent >= self.batch_size:

@@ -89,6 +89,63 @@ async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
         await engine.dispose()
 
 
+async def test_a_stand_in_relay_leaves_the_lock_to_the_main_lane_and_covers_while_none_runs(
+    endpoints: Endpoints, pg_admin_url: str
+) -> None:
+    """The wallet's gateway process is a stand-in: it never keeps the relay from the main
+    lane's process, relays while none does, and lets go after its turn."""
+    schema = f"relay_standby_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
+    await producer.start()
+    key = f"relay-standby-{uuid.uuid4().hex[:8]}"
+    lock = text("SELECT pg_try_advisory_lock(:k)")
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        await _insert_rows(engine, schema, key, 20)
+        stand_in = OutboxRelay(schema, engine, producer, idle_s=0.01, standby_s=0.4)
+        async with engine.connect() as main_lane:  # the main lane's relay holds the lock
+            assert await main_lane.scalar(lock, {"k": relay_lock_key(schema)})
+            await main_lane.commit()
+            task = asyncio.create_task(stand_in.run(stop))
+            await asyncio.sleep(1.5)  # three tries of the stand-in's
+            async with engine.connect() as conn:
+                assert await conn.scalar(text(UNSENT.format(schema=schema)), {"k": key}) == 20
+            await main_lane.execute(text("SELECT pg_advisory_unlock_all()"))
+            await main_lane.commit()
+            # No relay of the main lane now: the stand-in publishes within its next try.
+            records = await read_topic(
+                endpoints.kafka_bootstrap, TOPIC, lambda r: r.key == key.encode(), expect=20
+            )
+            assert sorted(orjson.loads(r.value)["n"] for r in records) == list(range(1, 21))
+            # And lets go after its turn: the main lane's process takes the relay back.
+            taken = False
+            for _ in range(30):
+                taken = bool(await main_lane.scalar(lock, {"k": relay_lock_key(schema)}))
+                await main_lane.commit()
+                if taken:
+                    break
+                await asyncio.sleep(0.1)
+            assert taken
+            more = await _insert_rows(engine, schema, f"{key}-b", 5)
+            await asyncio.sleep(1.0)  # the stand-in tries twice more and finds it held
+            async with engine.connect() as conn:
+                unsent = await conn.scalar(text(UNSENT.format(schema=schema)), {"k": f"{key}-b"})
+            assert unsent == len(more)
+            await main_lane.execute(text("SELECT pg_advisory_unlock_all()"))
+            await main_lane.commit()
+    finally:
+        stop.set()
+        if task is not None:
+            await task
+        await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
 async def _scratch_outbox(engine: AsyncEngine, schema: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

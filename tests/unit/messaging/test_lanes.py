@@ -11,7 +11,7 @@ import pytest
 from services.redemption.app import definition
 from services.redemption.handlers import REQUESTED_TOPIC
 from shared.messaging.uow import MAIN_LANE
-from shared.runtime import lane_timing, process_lanes, process_workers
+from shared.runtime import lane_timing, process_lanes, process_workers, relay_standby
 from shared.settings import SERVICES, service_settings
 from shared.up import platform_processes
 
@@ -57,6 +57,17 @@ def test_workers_run_with_the_main_lane_unless_turned_off(monkeypatch: pytest.Mo
     monkeypatch.setenv("LOYALTY_REDEMPTION_WORKERS", "false")
     off = service_settings("redemption")
     assert process_workers(wallet, process_lanes(wallet, ""), off) == ()
+
+
+def test_the_relay_lives_with_the_main_lane_and_a_gateway_process_only_stands_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wallet, settings = definition(), service_settings("redemption")
+    assert relay_standby(process_lanes(wallet, ""), settings) is None
+    assert relay_standby(process_lanes(wallet, "main"), settings) is None
+    assert relay_standby(process_lanes(wallet, "gateway"), settings) == 30.0
+    monkeypatch.setenv("LOYALTY_REDEMPTION_RELAY_STANDBY_SECONDS", "5")
+    assert relay_standby(process_lanes(wallet, "gateway"), service_settings("redemption")) == 5.0
 
 
 def test_an_unknown_lane_is_refused_naming_the_lanes_there_are() -> None:
