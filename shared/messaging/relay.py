@@ -95,20 +95,30 @@ class OutboxRelay:
                     break
             try:
                 async with self.engine.connect() as lock_conn:
-                    if await self._acquire(lock_conn, stop):
-                        RELAY_ACTIVE.labels(self.service).set(1)
-                        if self.standby_s is None:
-                            await self._relay_while_locked(lock_conn, stop)
-                        else:
-                            until = time.monotonic() + self.standby_s
-                            await self._relay_while_locked(lock_conn, stop, until)
-                            await self._release(lock_conn)
+                    try:
+                        await self._hold_and_relay(lock_conn, stop)
+                    except Exception:
+                        # Back in the pool its session would keep the lock from every
+                        # other relay: the connection is closed instead, and the lock with it.
+                        with contextlib.suppress(Exception):
+                            await lock_conn.invalidate()
+                        raise
             except Exception as exc:
                 log.warning("outbox relay interrupted, restarting: %s", describe(exc))
             finally:
                 RELAY_ACTIVE.labels(self.service).set(0)
             if not stop.is_set() and self.standby_s is None:
                 await _sleep_or_stop(stop, 1.0)
+
+    async def _hold_and_relay(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> None:
+        if not await self._acquire(lock_conn, stop):
+            return
+        RELAY_ACTIVE.labels(self.service).set(1)
+        if self.standby_s is None:
+            await self._relay_while_locked(lock_conn, stop)
+        else:
+            await self._relay_while_locked(lock_conn, stop, time.monotonic() + self.standby_s)
+            await self._release(lock_conn)
 
     async def _acquire(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> bool:
         """Take the relay's lock, trying every second (a stand-in: once)."""

@@ -146,6 +146,40 @@ async def test_a_stand_in_relay_leaves_the_lock_to_the_main_lane_and_covers_whil
         await engine.dispose()
 
 
+async def test_a_relay_that_fails_lets_go_of_the_lock(
+    endpoints: Endpoints, pg_admin_url: str
+) -> None:
+    """A relay whose round fails (the broker refuses) closes the lock's connection: back in
+    the pool, its session would hold the lock from every other process's relay."""
+    schema = f"relay_lets_go_{os.getpid()}"
+    engine = create_engine(pg_admin_url)
+    await _scratch_outbox(engine, schema)
+    broken = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
+    await broken.start()
+    await broken.stop()  # a closed producer refuses every send
+    other = create_engine(pg_admin_url)  # another process's relay
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        await _insert_rows(engine, schema, f"lets-go-{uuid.uuid4().hex[:8]}", 3)
+        task = asyncio.create_task(OutboxRelay(schema, engine, broken, idle_s=0.01).run(stop))
+        await asyncio.sleep(0.5)  # it took the lock, failed its round and waits to retry
+        async with other.connect() as conn:
+            got = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": relay_lock_key(schema)}
+            )
+            assert got
+            await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+    finally:
+        stop.set()
+        if task is not None:
+            await task
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+        await other.dispose()
+
+
 async def _scratch_outbox(engine: AsyncEngine, schema: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
