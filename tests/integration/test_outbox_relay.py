@@ -84,9 +84,7 @@ async def test_only_the_relay_holding_the_lock_publishes_and_order_is_kept(
         assert unsent == 0
     finally:
         await producer.stop()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 async def test_a_stand_in_relay_leaves_the_lock_to_the_main_lane_and_covers_while_none_runs(
@@ -141,9 +139,7 @@ async def test_a_stand_in_relay_leaves_the_lock_to_the_main_lane_and_covers_whil
         if task is not None:
             await task
         await producer.stop()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 async def test_a_relay_that_fails_lets_go_of_the_lock(
@@ -174,10 +170,14 @@ async def test_a_relay_that_fails_lets_go_of_the_lock(
         stop.set()
         if task is not None:
             await task
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
         await other.dispose()
+
+
+async def _drop_scratch(engine: AsyncEngine, schema: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await engine.dispose()
 
 
 async def _scratch_outbox(engine: AsyncEngine, schema: str) -> None:
@@ -256,9 +256,7 @@ async def test_rows_published_at_once_are_not_published_again_by_the_relay(
         assert published == list(range(1, 31))  # each row exactly once
     finally:
         await producer.stop()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 async def test_rows_the_broker_did_not_take_stay_in_the_outbox(
@@ -292,9 +290,7 @@ async def test_rows_the_broker_did_not_take_stay_in_the_outbox(
         assert [orjson.loads(r.value)["n"] for r in records] == list(range(1, 13))
     finally:
         await producer.stop()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 def _outbox_scans(plan: dict[str, Any]) -> list[tuple[str, float]]:
@@ -351,9 +347,7 @@ async def test_a_drained_outbox_analysed_as_empty_is_still_read_in_one_pass(
         )
         assert max(n for _, n in one) > 1, one
     finally:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
@@ -391,9 +385,7 @@ async def test_a_lane_hands_over_the_committed_rows_of_its_prompt_topics_only(
         assert handed == [ids]
     finally:
         await processor.close()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 async def test_a_lane_keeps_its_connection_and_survives_losing_it(pg_admin_url: str) -> None:
@@ -428,9 +420,7 @@ async def test_a_lane_keeps_its_connection_and_survives_losing_it(pg_admin_url: 
         assert written == 3  # the batch after the loss applied, nothing lost
     finally:
         await processor.close()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
+        await _drop_scratch(engine, schema)
 
 
 PROMPT = "loyalty.redemption.decided.v1"
