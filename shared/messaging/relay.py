@@ -114,10 +114,9 @@ class OutboxRelay:
         if not await self._acquire(lock_conn, stop):
             return
         RELAY_ACTIVE.labels(self.service).set(1)
-        if self.standby_s is None:
-            await self._relay_while_locked(lock_conn, stop)
-        else:
-            await self._relay_while_locked(lock_conn, stop, time.monotonic() + self.standby_s)
+        until = None if self.standby_s is None else time.monotonic() + self.standby_s
+        await self._relay_while_locked(lock_conn, stop, until)
+        if until is not None:  # a stand-in's turn is over
             await self._release(lock_conn)
 
     async def _acquire(self, lock_conn: AsyncConnection, stop: asyncio.Event) -> bool:
